@@ -2,7 +2,8 @@
 
 Set-up, all fresh for the run and removed after it: a local Prefect server (`prefect server
 start` on a free port, its own PREFECT_HOME), a SQLite ketnap database with the demo
-organisation, candidates at stage `source` spread over three cells (Pá Công, Nà La, Huổi Hao)
+organisation, candidates at stage `opinions` (taken there by the core transition function, no
+Prefect) spread over three cells (Pá Công, Nà La, Huổi Hao)
 and one secretary account per cell with an API token. The web app runs as `ketnap serve` runs
 it (`ketnap.web_server.WebServer`: uvicorn in a background thread) in a child process of its
 own, so that the load generator does not share the server's GIL; orchestration is on (the
@@ -11,12 +12,13 @@ default `auto`), PREFECT_API_URL points at the local server.
 Load: for each concurrency level C (`--clients`), C clients in this process (asyncio, one
 keep-alive `httpx.AsyncClient` each, so one connection each) send requests back to back over
 loopback:
-- transition: `POST /api/v1/candidates/{id}/transitions` with `nominate_for_course`, a different
+- transition: `POST /api/v1/candidates/{id}/transitions` with `summarise_opinions`, a different
   candidate each time, the token of that candidate's cell's secretary and an idempotency key.
   Timed from sending the request to having the whole 201 response: the request stored, the
   async transition flow run in the request's worker thread (flow run and task runs recorded in
   Prefect, step applied, audit event, Prefect event), the outcome recorded, the result replayed.
-  `nominate_for_course` produces no form, so no document is rendered here.
+  `summarise_opinions` produces form 5-KNĐ, so the timed request includes rendering and storing
+  that document (the design target: "first document rendered").
 - baseline: `GET /healthz` (one `SELECT 1` in a worker thread), the same number of requests at
   the same concurrency. The two alternate in `--rounds` blocks so that background load on a
   shared machine falls on both alike.
@@ -70,7 +72,15 @@ import httpx  # noqa: E402
 from ketnap.prefect_server import LocalPrefectServer  # noqa: E402
 
 TARGET_P95 = 0.250
-EVENT, ON = "nominate_for_course", date(2025, 10, 1)
+EVENT, ON = "summarise_opinions", date(2026, 1, 5)
+FORM = "5-KNĐ"
+# untimed steps that bring each candidate from `source` to `opinions`
+PREPARE = (
+    ("nominate_for_course", date(2025, 10, 1), {}),
+    ("record_awareness_certificate", date(2025, 11, 3), {"certificate_number": "CN-1"}),
+    ("complete_file", date(2025, 12, 1), {"application_on": date(2025, 11, 10), "cv_certified_on": date(2025, 11, 20),
+                                          "background_verified_on": date(2025, 11, 25)}),
+)
 WARM_UP_SEQUENTIAL = 3
 SECRET_KEY = "bench-secret-key-for-signed-links-0123456789"
 # cell → (village, two sponsoring members of the cell)
@@ -158,12 +168,13 @@ class Target:
 
 
 def prepare_database(url: str, per_cell: int) -> tuple[list[Target], dict[str, str]]:
-    """Demo organisation, `per_cell` candidates at `source` in each cell, a secretary with a token per cell."""
+    """Demo organisation, `per_cell` candidates at `opinions` in each cell, a secretary with a token per cell."""
     from models.access import Grant
     from models.accounts import NewAccount, create_account, issue_token
     from models.actors import Actor
     from models.database import make_engine, migrate
     from models.imports.candidates import CandidateIn, add_candidates
+    from models.transitions import TransitionRequest, apply_transition
     from tests.support import candidate, import_demo_org
 
     admin = Actor("bench:admin", "admin")
@@ -181,6 +192,11 @@ def prepare_database(url: str, per_cell: int) -> tuple[list[Target], dict[str, s
                           {"member": second, "together_since": date(2016, 1, 1), "relation": "residence"}],
             )) for i in range(per_cell)]
             ids = add_candidates(engine, items, admin, now=now)
+            for cid in ids:
+                for event, on, inputs in PREPARE:
+                    result = apply_transition(engine, TransitionRequest(cid, event, on, admin, inputs=inputs), now=now)
+                    if not result.applied:
+                        raise SystemExit(f"preparing candidate {cid}: {event} refused: {result.failures}")
             per_cell_ids.append([Target(cid, cell) for cid in ids])
             account_id = create_account(engine, NewAccount(
                 f"bench.{village}", f"Bí thư {village}", f"bench-password-{n}-{uuid.uuid4().hex[:8]}",
@@ -322,9 +338,11 @@ def verify(db_url: str, api_url: str, sent: list[int], out: Outcomes) -> list[st
 
     from models.database import make_engine
     from models.tables import AuditEvent, Candidate, TransitionRequestRow
+    from models.tables import Document as DocumentRow
 
     problems = list(out.errors[:10])
     request_t, audit_t, cand_t = TransitionRequestRow.__table__, AuditEvent.__table__, Candidate.__table__
+    doc_t = DocumentRow.__table__
     engine = make_engine(db_url)
     try:
         with engine.connect().execution_options(readonly=True) as conn:
@@ -339,6 +357,9 @@ def verify(db_url: str, api_url: str, sent: list[int], out: Outcomes) -> list[st
                                            audit_t.c.event == EVENT)):
                 audits.setdefault(row.candidate_id, []).append(row.flow_run_id)
             stages = dict(conn.execute(select(cand_t.c.id, cand_t.c.stage).where(cand_t.c.id.in_(sent))).all())
+            forms: dict[int, list[str]] = {}
+            for row in conn.execute(select(doc_t.c.candidate_id, doc_t.c.form_id).where(doc_t.c.candidate_id.in_(sent))):
+                forms.setdefault(row.candidate_id, []).append(row.form_id)
     finally:
         engine.dispose()
     for cid in sent:
@@ -354,7 +375,9 @@ def verify(db_url: str, api_url: str, sent: list[int], out: Outcomes) -> list[st
                             f"(response said {run_id})")
         if audits.get(cid) != [run_id] or run_id is None:
             problems.append(f"candidate {cid}: transition audit events {audits.get(cid)} (response's run {run_id})")
-        if stages.get(cid) != "awareness_course":
+        if forms.get(cid) != [FORM]:
+            problems.append(f"candidate {cid}: documents of the step {forms.get(cid)} (expected [{FORM}])")
+        if stages.get(cid) != "cell_review":
             problems.append(f"candidate {cid}: stage {stages.get(cid)}")
     run_ids = [r for _, r in out.runs.values() if r]
     states: Counter[str] = Counter()

@@ -37,7 +37,8 @@ def test_an_issued_form_waits_for_its_signature_until_the_signed_copy_is_filed()
 def test_a_missing_issued_form_says_which_data_it_lacks():
     data = sample(stage="cell_review", facts={"cell_resolution_on": None, "cell_approve": None})
     [item] = [i for i in checklist(data, []) if i.form_id == "6-KNĐ"]
-    assert item.status == "missing" and "facts.cell_resolution_on" in item.note and "facts.cell_approve" in item.note
+    # both facts are recorded by the cell's vote: the note names that step once, in the secretary's words
+    assert item.status == "missing" and item.note == "chờ bước “Chi bộ biểu quyết đề nghị kết nạp”"
 
 
 def test_forms_follow_the_organisation_tree():
