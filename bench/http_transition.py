@@ -49,6 +49,8 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"           # before prefect is im
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import faulthandler  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
@@ -61,6 +63,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, date, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -121,11 +124,7 @@ def serve(port: int) -> None:
     client_log.addFilter(counter)
     logging.getLogger("ketnap.orchestration").addFilter(counter)
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C reaches the parent, which stops us
-    if os.environ.get("BENCH_TRACE"):                   # TEMPORARY
-        sys.path.insert(0, "/tmp/exp")
-        import trace_hooks  # noqa
-        trace_hooks.install()
-        trace_hooks.install_show()
+    faulthandler.register(signal.SIGUSR1)              # `kill -USR1 <pid>` prints every thread's stack (a stuck run)
     server = WebServer("127.0.0.1", port).start(timeout=60)
     print("ready", flush=True)
     sys.stdin.read()                                    # the parent closes our stdin to stop us
@@ -440,12 +439,42 @@ def report(levels: list[Level], requests: int, rounds: int, warm_up: int, out: O
         print(f"check: all {sent} transitions committed exactly once, each linked to its COMPLETED flow run")
 
 
+@contextlib.contextmanager
+def prefect_database(kind: str) -> Iterator[str | None]:
+    """A fresh PostgreSQL database (with pg_trgm) for the Prefect server, dropped afterwards; None for SQLite."""
+    if kind == "sqlite":
+        yield None
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(os.environ.get("KETNAP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    base = base.set(drivername="postgresql+psycopg")
+    name = f"ketnap_bench_prefect_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        fresh = create_engine(base.set(database=name), isolation_level="AUTOCOMMIT")
+        with fresh.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        fresh.dispose()
+        yield base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 8], help="concurrency levels (default 4 8)")
     parser.add_argument("--requests", type=int, default=200, help="timed transitions per level, and as many "
                                                                   "/healthz (default 200)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating blocks per level (default 4)")
+    parser.add_argument("--prefect-db", choices=["sqlite", "postgres"], default="sqlite",
+                        help="the Prefect server's database: its embedded SQLite (the default `ketnap serve`) or a "
+                             "fresh PostgreSQL database (the at-scale topology; KETNAP_BENCH_POSTGRES_URL, default "
+                             "postgresql://postgres@127.0.0.1:5432/postgres)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)       # the child process: serve on this port
     args = parser.parse_args()
     if args.serve:
@@ -457,7 +486,9 @@ def main() -> None:
     total = WARM_UP_SEQUENTIAL + warm_up + args.requests * len(args.clients)
     per_cell = math.ceil(total / len(CELLS))
 
-    with tempfile.TemporaryDirectory(prefix="ketnap-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ketnap-bench-") as tmp, prefect_database(args.prefect_db) as prefect_db:
+        if prefect_db:
+            os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_db
         db_url = f"sqlite:///{Path(tmp) / 'ketnap.db'}"
         print(f"preparing {per_cell * len(CELLS)} candidates in {len(CELLS)} cells …", flush=True)
         targets, tokens = prepare_database(db_url, per_cell)
@@ -466,7 +497,7 @@ def main() -> None:
         counts: dict[str, int] = {}
         out = Outcomes()
         try:
-            print(f"starting a Prefect server at {prefect.api_url} …", flush=True)
+            print(f"starting a Prefect server ({args.prefect_db}) at {prefect.api_url} …", flush=True)
             prefect.start()
             web = ServerProcess(free_port(), {
                 "KETNAP_DATABASE_URL": db_url, "KETNAP_HOME": str(Path(tmp) / "home"),
