@@ -64,7 +64,7 @@ GIVEN_NAMES = ["An", "Bình", "Chiến", "Dũng", "Giang", "Hải", "Hiếu", "H
                "Long", "Mạnh", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Sơn", "Tâm", "Thắng", "Tuấn"]
 N = len(GIVEN_NAMES)                 # candidates, one transition request each
 WORKER_LIMIT = 4                     # concurrent flow runs per worker (`prefect worker start --limit`)
-BUDGET = 170.0                       # seconds for the whole test, setup included
+BUDGET = 400.0                       # a bound against hanging for ever (not a timing claim): a loaded machine needs minutes
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
