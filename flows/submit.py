@@ -15,13 +15,25 @@ the flow engine makes an async and a sync client per flow run, httpx one per hea
 flow run's clients are therefore made here with one TLS context per process, and Prefect's
 settings are copied (`temporary_settings`, pydantic-settings re-reading the environment) only
 when the API URL is not already Prefect's own.
+
+A deadline bounds the wait for the flow run (`FLOW_DEADLINE_SECONDS`). The embedded Prefect
+server (SQLite) can stop answering for about a minute: its event loop stalls while one of its
+connections waits out SQLite's busy_timeout (60 s) for a write lock held by a transaction that
+needs that same loop to commit. Its client times out after 60 s and retries up to five times (and
+retries each 503 after 2, 4, 8, 16 s), so without a deadline one step could hold the secretary's
+request for minutes. Past the deadline the flow keeps running in its
+own thread (it links the step to its run when it finishes; the reconciler links it otherwise),
+the step is applied directly as in 3., and further steps go the direct way for
+`FLOW_COOLDOWN_SECONDS` instead of each waiting out the deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
@@ -38,8 +50,15 @@ from models.snapshot import CANDIDATE
 from models.transitions import TransitionRequest, TransitionResult, apply_transition
 
 log = logging.getLogger("ketnap.orchestration")
+FLOW_DEADLINE_SECONDS = 10.0      # the longest a step waits for its flow run before it is applied directly
+FLOW_COOLDOWN_SECONDS = 30.0      # after a missed deadline, steps skip the flow run for this long
 _health: dict[str, tuple[float, bool]] = {}
+_stalled: dict[str, float] = {}   # API URL → monotonic time until which steps skip the flow run
 _tls: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+
+
+class FlowDeadlineExceeded(TimeoutError):
+    """The transition flow did not finish within FLOW_DEADLINE_SECONDS (it goes on in the background)."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +99,12 @@ def prefect_reachable(url: str | None, *, cache_seconds: float = 5.0) -> bool:
 def submit_transition(engine: Engine, request: TransitionRequest, *, now: datetime | None = None) -> Submitted:
     request_id, request, new = store_request(engine, request, now=now)
     url = prefect_api_url()
-    if prefect_reachable(url):
+    if prefect_reachable(url) and not _cooling_down(url):
         with engine.connect() as conn:
             cell_id = conn.execute(select(CANDIDATE.c.cell_id).where(CANDIDATE.c.id == request.candidate_id)).scalar()
         if cell_id is not None:
             try:
-                asyncio.run(_run_flow(url, request_id, request.candidate_id, cell_id, request.event))
+                _run_flow_within_deadline(url, request_id, request.candidate_id, cell_id, request.event)
             except Exception as exc:  # noqa: BLE001 - any orchestration failure falls back to the direct path
                 log.warning("transition flow for request %s failed (%s); applying directly", request_id,
                             type(exc).__name__)
@@ -105,6 +124,41 @@ def submit_transition(engine: Engine, request: TransitionRequest, *, now: dateti
             log.warning("rendering the forms of request %s failed (%s); the linking run will retry",
                         request_id, type(exc).__name__)
     return Submitted(result, request_id, "flow_run" if linked_run else "deferred", linked_run)
+
+
+def _cooling_down(url: str | None) -> bool:
+    return _stalled.get(url or "", 0.0) > time.monotonic()
+
+
+def _run_flow_within_deadline(url: str | None, request_id: str, candidate_id: int, cell_id: str, event: str) -> None:
+    """Run the transition flow in a thread of its own; wait for it at most FLOW_DEADLINE_SECONDS.
+
+    The thread gets a copy of this thread's context (Prefect's settings and tags are context
+    variables). Past the deadline it is left to finish on its own and FlowDeadlineExceeded is raised.
+    """
+    done, abandoned = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(_run_flow(url, request_id, candidate_id, cell_id, event))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+        finally:
+            done.set()
+            if abandoned.is_set():
+                log.info("the transition flow of request %s ended after its deadline (%s)", request_id,
+                         type(failure[0]).__name__ if failure else "finished")
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name=f"ketnap-flow-{request_id[:8]}", daemon=True).start()
+    if not done.wait(FLOW_DEADLINE_SECONDS):
+        abandoned.set()
+        _stalled[url or ""] = time.monotonic() + FLOW_COOLDOWN_SECONDS
+        raise FlowDeadlineExceeded(f"the transition flow of request {request_id} did not finish within "
+                                   f"{FLOW_DEADLINE_SECONDS:g} s")
+    if failure:
+        raise failure[0]
 
 
 async def _run_flow(url: str | None, request_id: str, candidate_id: int, cell_id: str, event: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ketnap.cli import accounts, courses, documents, notifications, orchestration, views
+from ketnap.cli import accounts, courses, documents, notifications, orchestration, reports, views
 from ketnap.cli.app_common import As, Json, Role, safe_url
 from ketnap.cli.output import EXIT_REFUSED, emit, fail, handled, to_json
 from ketnap.context import cli_actor, engine
@@ -41,6 +41,8 @@ accounts.register(app)
 orchestration.register(app)
 documents.register(app)
 courses.register(app)
+reports.register(app)
+from ketnap.cli import compliance_cli  # noqa: E402, F401, I001 - registers `ketnap report compliance`
 
 
 
@@ -165,9 +167,19 @@ def advance(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Json = False) -> None:
-    """Check every hash chain; name the first broken event. Exit 1 if any chain is broken."""
+def audit_verify(as_json: Json = False, candidate: Annotated[int | None, typer.Option(
+        "--candidate", help="Check only this candidate's chain (by its index: fast on any size of trail)")] = None) -> None:
+    """Check every hash chain (or one candidate's); name the first broken event. Exit 1 if a chain is broken."""
     with handled(as_json):
+        if candidate is not None:
+            from ketnap.cli.orchestration import print_candidate_verification
+            from models.history import verify_candidate
+
+            checked = verify_candidate(engine(), candidate)
+            emit(checked, as_json, lambda: print_candidate_verification(checked))
+            if not checked["ok"]:
+                raise typer.Exit(1)
+            return
         result = verify(engine())
         data = {"ok": result.ok, "events": result.events, "chains": result.chains,
                 "first_break": result.first_break.as_dict() if result.first_break else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,9 +19,18 @@ commands = typer.Typer()
 
 
 @commands.command()
-def history(candidate_id: int, as_json: Json = False, as_: As = None, role: Role = "organisation_department") -> None:
-    """A candidate's audit events joined with their Prefect flow runs (state, start, duration)."""
+def history(
+    candidate_id: int, as_json: Json = False, as_: As = None, role: Role = "organisation_department",
+    export: Annotated[str | None, typer.Option("--export", help="Write the full history (events, documents, "
+                      "notifications, notes, deadlines, reads, flow runs and logs, chain check) as pdf or csv")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="The file --export writes")] = None,
+) -> None:
+    """A candidate's audit events joined with their Prefect flow runs (state, start, duration);
+    with --export pdf|csv --out FILE, the full history as a file. Either way the read is audited."""
     with handled(as_json):
+        if export is not None or out is not None:
+            _export_history(candidate_id, export, out, as_json, as_, role)
+            return
         import asyncio
 
         from flows.history import flow_runs_for, join
@@ -36,6 +46,35 @@ def history(candidate_id: int, as_json: Json = False, as_: As = None, role: Role
                 runs = asyncio.run(flow_runs_for(candidate_id, {e["flow_run_id"] for e in timeline if e["flow_run_id"]}))
         data = join(timeline, runs)
         emit(data, as_json, lambda: views.print_history(data))
+
+
+def _export_history(candidate_id: int, export: str | None, out: Path | None, as_json: bool, as_: str | None,
+                    role: str) -> None:
+    from datetime import UTC, datetime
+
+    from flows.history import attach, read_flow_runs
+    from models.casefile import record_read
+    from models.history import candidate_history, export_csv, export_pdf
+    from models.transitions import local_today
+
+    if export not in ("pdf", "csv"):
+        fail(2, "bad_input", f"--export: {export!r} is not a format of the history; use pdf or csv", as_json)
+    if out is None:
+        fail(2, "bad_input", "--out: give the file to write the history to", as_json)
+    actor, now = cli_actor(as_, role), datetime.now(UTC)
+    record_read(engine(), candidate_id, actor, f"cli history {export}", now=now)
+    data = candidate_history(engine(), candidate_id, reader_role=role, today=local_today(now))
+    attach(data, read_flow_runs(candidate_id, {e["flow_run_id"] for e in data["events"] if e["flow_run_id"]}))
+    content = export_csv(data) if export == "csv" else export_pdf(data, reader=actor.name, generated_at=now)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    check = data["verification"]
+    result = {"written": str(out), "format": export, "bytes": len(content), "chain_ok": check["ok"],
+              "first_break": check["first_break"], "flow_runs": data["flow_runs"]["status"]}
+    emit(result, as_json, lambda: typer.echo(
+        f"wrote {out} ({len(content)} bytes); chain "
+        + ("intact" if check["ok"] else f"BROKEN at event seq {check['first_break']['seq']}")
+        + ("" if data["flow_runs"]["status"] == "ok" else "; flow runs not read (Prefect did not answer)")))
 
 
 @commands.command()
@@ -195,3 +234,16 @@ def register(app: typer.Typer) -> None:
     for command in commands.registered_commands:
         app.registered_commands.append(command)
     app.add_typer(sweep_app, name="sweep")
+
+
+def print_candidate_verification(data: dict) -> None:
+    """`ketnap audit verify --candidate ID`: intact, or the first broken event named."""
+    if data["ok"]:
+        typer.echo(f"candidate {data['candidate_id']}: chain intact, {data['events']} events, head at seq {data['head_seq']}")
+        return
+    b = data["first_break"]
+    if b["event_id"] is None:
+        typer.echo(f"candidate {data['candidate_id']}: CHAIN BROKEN at its end: {b['problem']}")
+        return
+    typer.echo(f"candidate {data['candidate_id']}: CHAIN BROKEN; first broken event: id {b['event_id']}, seq {b['seq']}, "
+               f"{b['kind']} '{b['label']}' recorded {b['recorded_at']:%d/%m/%Y %H:%M:%S}: {b['problem']}")

@@ -16,6 +16,7 @@ from models.tables.notifications import (
 )
 from models.tables.orchestration import Alert, TransitionRequestRow
 from models.tables.organisation import Member, OrgUnit
+from models.tables.targets import AdmissionTarget as AdmissionTarget
 
 __all__ = [
     "PROMOTED_FACTS",

@@ -117,6 +117,8 @@ API: dict[tuple[str, str], Case] = {
         body=lambda e, u: {"on": "2026-11-05", "results": [{"candidate_id": CANDIDATE, "event": "cell_approves",
                                                             "inputs": {"approve": 3, "excused_absent": 1}}]}),
     ("GET", "/api/v1/units/{unit_id}/summary"): Case(statuses(403, anonymous=401, org_department=200, committee=200)),
+    ("GET", "/api/v1/units/{unit_id}/statistics"): Case(statuses(403, anonymous=401, org_department=200, committee=200)),
+    ("GET", "/api/v1/units/{unit_id}/compliance"): Case(statuses(403, anonymous=401, org_department=200, committee=200)),
     ("GET", "/api/v1/candidates"): Case(statuses(200, anonymous=401)),
     ("GET", "/api/v1/candidates/{candidate_id}"): Case(READ_FILE),
     ("GET", "/api/v1/candidates/{candidate_id}/actions"): Case(READ_FILE),
@@ -125,6 +127,7 @@ API: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/candidates/{candidate_id}/documents"): Case(READ_FILE),
     ("GET", "/api/v1/candidates/{candidate_id}/documents/{document_id}"): Case(READ_FILE),
     ("GET", "/api/v1/candidates/{candidate_id}/dossier"): Case(READ_FILE),
+    ("GET", "/api/v1/candidates/{candidate_id}/history"): Case(READ_FILE),
     ("POST", "/api/v1/candidates/{candidate_id}/notes"): Case(
         statuses(404, anonymous=401, org_department=403, committee=403, own_secretary=403, sponsor=201),
         body=lambda e, u: {"meeting_on": NEXT_MEETING.isoformat(), "text": "Tích cực tham gia sinh hoạt."}),
@@ -248,6 +251,9 @@ PAGES: dict[tuple[str, str], PageCase] = {
         form={"on": "2026-11-05", "in_approve": "3", "in_excused_absent": "1", "intent": "submit", "key": "matrix-1"}),
     ("GET", "/candidates/{candidate_id}/documents/{document_id}.{fmt}"): PageCase(PAGE_READ),
     ("GET", "/candidates/{candidate_id}/dossier.{fmt}"): PageCase(PAGE_READ),
+    ("GET", "/candidates/{candidate_id}/history"): PageCase(PAGE_READ),
+    ("GET", "/candidates/{candidate_id}/history.csv"): PageCase(PAGE_READ),
+    ("GET", "/candidates/{candidate_id}/history.pdf"): PageCase(PAGE_READ),
     ("POST", "/candidates/{candidate_id}/notes"): PageCase(
         statuses(404, anonymous=303, org_department=403, committee=403, own_secretary=303, sponsor=403),
         form={"member_code": "NL02", "meeting_on": NEXT_MEETING.isoformat(), "text": "Đồng chí Hương nhận xét miệng."}),
@@ -260,6 +266,11 @@ PAGES: dict[tuple[str, str], PageCase] = {
     ("POST", "/notes/{token}"): PageCase(statuses(200), form={"text": "Chấp hành tốt."}),
     ("GET", "/units"): PageCase(statuses(403, anonymous=303, org_department=303, committee=303)),
     ("GET", "/units/{unit_id}"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/statistics"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/statistics.xlsx"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/statistics.csv"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/compliance"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/compliance.{fmt}"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/admin"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("POST", "/admin/accounts"): PageCase(statuses(403, anonymous=303, admin=200), form={
         "username": "bithu.moi", "display_name": "Bí thư mới", "password": "mat-khau-du-dai-1", "role": "secretary",

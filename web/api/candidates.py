@@ -108,3 +108,12 @@ def write_note(candidate_id: Id, body: NoteBody, caller: ApiCaller) -> dict[str,
     else:
         saved = services.sponsor_note(caller, candidate_id, body.meeting_on, body.text)
     return _jsonable({k: saved[k] for k in ("candidate_id", "member_id", "meeting_on", "audit_event_id")})
+
+
+@router.get("/candidates/{candidate_id}/history", responses=COMMON)
+def candidate_history(candidate_id: Id, caller: ApiCaller) -> dict[str, Any]:
+    """The full history (an audited read): every audit event with its flow run, documents, notifications,
+    sponsors' notes, deadlines, reads, and the candidate's hash chain verified (`verification.first_break`)."""
+    from web.pages.history import history_for
+
+    return _jsonable(history_for(caller, candidate_id, "api history"))
