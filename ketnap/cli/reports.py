@@ -110,5 +110,51 @@ def report_targets(unit: Annotated[str | None, typer.Argument(help="Only this un
             for r in rows] or typer.echo("(no targets)"))
 
 
+@report_app.command("register")
+def report_register(
+    unit: Unit,
+    year: Annotated[int | None, typer.Option("--year", help="Ceremonies in this year (default: this year)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the register here (.html, .pdf or .docx)")] = None,
+    as_: As = None,
+    as_json: Json = False,
+) -> None:
+    """The register of probationary members (sổ đảng viên dự bị, 18-KNĐ) of a committee. The read is audited."""
+    with handled(as_json):
+        from models.register_book import probationary_register, record_register_read
+
+        today = local_today(clock())
+        chosen = year if year is not None else today.year
+        book = probationary_register(engine(), unit, chosen)
+        suffix = out.suffix.lower() if out is not None else ""
+        if out is not None and suffix not in (".html", ".pdf", ".docx"):
+            fail(2, "bad_input", "--out: the file name ends in .html, .pdf or .docx", as_json)
+        record_register_read(engine(), unit, chosen, cli_actor(as_, "organisation_department"), "cli register",
+                             now=clock())
+        if out is not None:
+            html = book.html()
+            if suffix == ".pdf":
+                from models.dossier.pdf import pdf
+
+                out.write_bytes(pdf(html))
+            elif suffix == ".docx":
+                from models.dossier.docx import docx
+
+                out.write_bytes(docx([html]))
+            else:
+                out.write_text(html, encoding="utf-8")
+
+        def human() -> None:
+            typer.echo(f"{book.unit.get('name')} — sổ đảng viên dự bị, năm {chosen}: {len(book.entries)} người")
+            for e in book.entries:
+                status = (f"chính thức {e['recognised_on']:%d/%m/%Y}" if e["recognised_on"] else
+                          f"xóa tên {e['removed_on']:%d/%m/%Y}" if e["removed_on"] else e["note"] or "dự bị")
+                typer.echo(f"  {e['number']:>3}  {e['full_name']:<28} kết nạp {e['ceremony_on']:%d/%m/%Y}  {status}"
+                           + ("  (kết nạp lại)" if e["readmitted"] else ""))
+            if out is not None:
+                typer.echo(f"written: {out}")
+        emit({"unit_id": unit, "year": chosen, "entries": book.entries, "written": str(out) if out else None},
+             as_json, human)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")

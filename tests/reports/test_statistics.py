@@ -32,6 +32,7 @@ from tests.reports.province import (
     CandidateRec,
     MemberRec,
     Province,
+    add_months,
     generate,
     overdue_clock,
     postgres_province,
@@ -608,3 +609,53 @@ def test_the_cli_prints_and_writes_the_report(province: Engine, plan: Province, 
         assert target.exit_code == 2 and "unit" in target.output
         both = runner.invoke(app, ["report", "target", "xa-an-phu", "--count", "3"])
         assert both.exit_code == 2
+
+
+# --- the register of probationary members (18-KNĐ) -------------------------------------------------------------
+
+def expected_register(p: Province, unit: str, year: int) -> list[tuple[str, date, date | None, date | None]]:
+    """(name, ceremony, recognised on, removed on) in register order, from the generator's records."""
+    cells = p.subtree(unit)
+    rows = []
+    for c in p.candidates:
+        ceremony = c.date_of("hold_ceremony")
+        if c.cell not in cells or ceremony is None or ceremony.year != year:
+            continue
+        recognised = add_months(ceremony, 12) if c.date_of("recognise") else None   # effective at the end of probation
+        rows.append((ceremony, c.id, f"Người Thứ {c.key}", recognised, c.date_of("remove")))   # the name `build` gives
+    return [(name, ceremony, recognised, removed) for ceremony, _, name, recognised, removed in sorted(rows)]
+
+
+@pytest.mark.parametrize(("unit", "year"), [(ROOT, 2025), ("xa-an-phu", 2025), (ROOT, 2026)])
+def test_the_register_lists_the_year_s_ceremonies(province: Engine, plan: Province, unit: str, year: int) -> None:
+    from models.register_book import probationary_register
+
+    book = probationary_register(province, unit, year)
+    expected = expected_register(plan, unit, year)
+    assert expected, "the province has ceremonies in that year"
+    got = [(e["full_name"], e["ceremony_on"], e["recognised_on"], e["removed_on"]) for e in book.entries]
+    assert got == expected
+    assert [e["number"] for e in book.entries] == list(range(1, len(expected) + 1))
+    html = book.html()
+    assert "SỔ ĐẢNG VIÊN DỰ BỊ" in html and f"Năm {year}" in html
+
+
+def test_the_register_downloads_are_audited_reads(web: TestClient, province: Engine, plan: Province) -> None:
+    from pypdf import PdfReader
+
+    from models.audit.trail import AUDIT
+
+    first = expected_register(plan, ROOT, 2025)[0][0]
+    html = web.get(f"/units/{ROOT}/register.html?year=2025")
+    assert html.status_code == 200 and first in html.text
+    pdf = web.get(f"/units/{ROOT}/register.pdf?year=2025")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "SỔ ĐẢNG VIÊN DỰ BỊ" in text
+    assert web.get(f"/units/{ROOT}/register.exe?year=2025").status_code == 422
+    assert web.get(f"/units/{ROOT}/register.pdf?year=20x5").status_code == 422
+    with province.connect() as conn:
+        reads = conn.execute(select(AUDIT.c.actor, AUDIT.c.payload).where(
+            AUDIT.c.chain_key == "org", AUDIT.c.event == "read_register")).all()
+    assert [json.loads(r.payload)["purpose"] for r in reads][-2:] == ["download 18-KNĐ html", "download 18-KNĐ pdf"]
+    assert all(r.actor == "user:btc.tinh" for r in reads[-2:])

@@ -269,6 +269,7 @@ PAGES: dict[tuple[str, str], PageCase] = {
     ("GET", "/units/{unit_id}/statistics"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/units/{unit_id}/statistics.xlsx"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/units/{unit_id}/statistics.csv"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
+    ("GET", "/units/{unit_id}/register.{fmt}"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/units/{unit_id}/compliance"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/units/{unit_id}/compliance.{fmt}"): PageCase(statuses(403, anonymous=303, org_department=200, committee=200)),
     ("GET", "/admin"): PageCase(statuses(403, anonymous=303, admin=200)),

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from web.pages import account, admin, candidates, cells, compliance, history, sponsors, statistics, units
+from web.pages import account, admin, candidates, cells, compliance, history, register, sponsors, statistics, units
 
 router = APIRouter(include_in_schema=False)
-for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, admin):
+for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, admin):
     router.include_router(module.router)
