@@ -61,7 +61,17 @@ def load_demo(engine: Engine, actor: Actor, *, now: datetime | None = None) -> d
             if result.forms:                      # the forms each step produced, as the flow renders them
                 render_step(engine, candidate_id, result.audit_event_id, result.forms, now=now)
         added.append({"id": candidate_id, "full_name": item["full_name"], "stage": result.stage_after if steps else "source"})
+    from models.targets import set_target
+
+    for unit_id, kind, start, end, count in DEMO_TARGETS(today.year):   # for the statistics page
+        set_target(engine, unit_id, kind, start, end, count, actor, now=now)
     return {"organisation": org.as_dict(), "candidates": added, "accounts": accounts}
+
+
+def DEMO_TARGETS(year: int) -> list[tuple[str, str, int, int | None, int]]:  # noqa: N802 - a table, by the year
+    """Admission targets of the demo commune and its committees: this year's and the 2025–2030 term's."""
+    return [("xa-muong-bu", "year", year, None, 4), ("xa-muong-bu", "term", 2025, 2030, 20),
+            ("thpt-muong-bu", "year", year, None, 1), ("cty-che-muong-bu", "year", year, None, 1)]
 
 
 def demo_accounts() -> tuple[str, list[dict[str, Any]]]:
