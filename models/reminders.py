@@ -119,11 +119,22 @@ def plan_missing_note_alerts(engine: Engine, past: list[Meeting], *, now: dateti
     for m in sorted(past, key=lambda m: m.on):
         by_cell.setdefault(m.cell_id, []).append(m)
     secretaries = _recipients(engine, {f"secretary:{c}" for c in by_cell})
+    # The expected pairs do not depend on the meeting: read them once for every cell, and each cell's notes
+    # for its last N meetings in one query (this sweep runs daily over every cell of a province).
+    expected: dict[str, set[tuple[int, int]]] = {}
+    for member, candidate, cell in note_pairs(engine, sorted(by_cell)):
+        expected.setdefault(cell, set()).add((member, candidate))
     for cell, held in by_cell.items():
         n = held[-1].missing_alert_after
-        if len(held) < n:
+        if len(held) < n or cell not in expected:
             continue
-        streak = [set(missing_notes(engine, m)) for m in held[-n:]]
+        last = held[-n:]
+        noted: dict[date, set[tuple[int, int]]] = {m.on: set() for m in last}
+        with reading(engine) as conn:
+            for r in conn.execute(select(NOTE.c.member_id, NOTE.c.candidate_id, NOTE.c.meeting_on).where(
+                    NOTE.c.cell_id == cell, NOTE.c.meeting_on.in_(list(noted)))):
+                noted[r.meeting_on].add((r.member_id, r.candidate_id))
+        streak = [expected[cell] - noted[m.on] for m in last]
         for member, candidate in sorted(set.intersection(*streak)):
             report.considered += 1
             rid = secretaries.get(f"secretary:{cell}")
