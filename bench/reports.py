@@ -778,8 +778,16 @@ def raw_query(engine: Engine) -> tuple[Any, Callable[[str], str]]:
 
 
 @contextlib.contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, migrated database: a SQLite file in a temporary directory, or a PostgreSQL database dropped afterwards."""
+def database(kind: str, keep: Path | None = None) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file in a temporary directory, or a PostgreSQL database dropped afterwards.
+
+    With `keep`, the SQLite file is written there and left for profiling the report on the same data."""
+    if kind == "sqlite" and keep is not None:
+        keep.unlink(missing_ok=True)
+        url = f"sqlite:///{keep}"
+        migrate(url)
+        yield url
+        return
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="ketnap-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'province.db'}"
@@ -933,12 +941,13 @@ def main() -> None:
                         help="sqlite (default) or a fresh PostgreSQL database at 127.0.0.1:5432 "
                              "(KETNAP_BENCH_POSTGRES_URL), created and dropped by the bench")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--keep", type=Path, help="SQLite only: write the database to this file and keep it")
     args = parser.parse_args()
     if args.quick:
         args.members, args.candidates, args.events, args.runs, args.samples = 20_000, 1_000, 60_000, 3, 40
     rng = random.Random(SEED)
     cells = max(40, min(2_000, args.members // 500))
-    with database(args.db) as url:
+    with database(args.db, args.keep) as url:
         gen = generate(url, args.members, args.candidates, args.events, cells, rng)
         p = gen.province
         stages = Counter(c["stage"] for c in gen.candidates)

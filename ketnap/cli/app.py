@@ -42,7 +42,6 @@ orchestration.register(app)
 documents.register(app)
 courses.register(app)
 reports.register(app)
-from ketnap.cli import compliance_cli  # noqa: E402, F401, I001 - registers `ketnap report compliance`
 
 
 

@@ -157,4 +157,5 @@ def report_register(
 
 
 def register(app: typer.Typer) -> None:
+    from ketnap.cli import compliance_cli  # noqa: F401 - adds `report compliance` to the group
     app.add_typer(report_app, name="report")
