@@ -450,26 +450,8 @@ def yearly_report(engine: Engine, root_unit_id: str, year: int, *, today: date |
     # on a connection of its own in a second thread (both databases release the GIL while a query runs), so the
     # report takes the longer of the two instead of their sum. The two connections may see writes committed in
     # between; for yearly figures that is immaterial.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ketnap-statistics") as pool:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ketnap-statistics") as pool, reading(engine) as conn:
         pending_durations = pool.submit(_on_own_connection, engine, _durations, root_unit_id, y0, period_end)
-        try:
-            parts = _main_queries(engine, root_unit_id, year, y0, period_end, today)
-        finally:
-            durations = pending_durations.result()
-    tree, root, ids, branches, targets, first_year, by_year, composition, grades, qualifications, occupations, \
-        members, stages_now, certificates, courses, overdue = parts
-    return _assemble(root_unit_id, year, today, y0, period_end, tree, root, ids, branches, targets, first_year, by_year,
-                     composition, grades, qualifications, occupations, members, stages_now, certificates, courses,
-                     durations, overdue)
-
-
-def _on_own_connection(engine: Engine, query: Any, *args: Any) -> Any:
-    with reading(engine) as conn:
-        return query(conn, *args)
-
-
-def _main_queries(engine: Engine, root_unit_id: str, year: int, y0: date, period_end: date, today: date) -> tuple[Any, ...]:
-    with reading(engine) as conn:
         tree = whole_tree(conn)
         if root_unit_id not in tree.units:
             raise LookupError(f"no unit {root_unit_id!r}")
@@ -487,14 +469,7 @@ def _main_queries(engine: Engine, root_unit_id: str, year: int, y0: date, period
         stages_now, certificates = _files(conn, root_unit_id, y0, period_end)
         courses = _courses(conn, root_unit_id, y0, period_end, certificates)
         overdue = _overdue(conn, root_unit_id, today)
-    return (tree, root, ids, branches, targets, first_year, by_year, composition, grades, qualifications, occupations,
-            members, stages_now, certificates, courses, overdue)
-
-
-def _assemble(root_unit_id: str, year: int, today: date, y0: date, period_end: date, tree: Any, root: Any, ids: Any,
-              branches: Any, targets: Any, first_year: int, by_year: Any, composition: Any, grades: Any,
-              qualifications: Any, occupations: Any, members: Any, stages_now: Any, certificates: Any, courses: Any,
-              durations: Any, overdue: Any) -> StatisticsReport:
+        durations = pending_durations.result()
 
     def admitted_in(branch: str | None, first: int, last: int) -> int:
         return sum(n for (b, yr), n in by_year.items() if first <= yr <= last and (branch is None or b == branch))
@@ -861,3 +836,8 @@ DEFINITIONS = (
     "còn ở bước đó đến ngày cuối kỳ; điểm nghẽn là bước có trung vị lớn nhất của đơn vị.",
     "Số người ở mỗi bước và thời hạn quá hạn: tính theo hồ sơ hiện nay.",
 )
+
+
+def _on_own_connection(engine: Engine, query: Any, *args: Any) -> Any:
+    with reading(engine) as conn:
+        return query(conn, *args)
