@@ -56,7 +56,8 @@ REASONS = {"sponsor_note": "Nhắc viết nhận xét trước kỳ họp chi b�
            "probation_self_review": "Nhắc chuẩn bị bản tự kiểm điểm",
            "probation_helper_review": "Nhắc viết bản nhận xét đảng viên dự bị",
            "course_enrolled": "Báo lịch học lớp bồi dưỡng"}
-OUTBOX_STATUS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "dead": "không gửi được"}
+OUTBOX_STATUS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "dead": "không gửi được",
+                 "withdrawn": "đã rút (thời hạn đã thay đổi)"}
 DEADLINE_STATUS = {"open": "đang chạy", "met": "đúng hạn", "late": "trễ hạn", "cancelled": "đã hủy",
                    "elapsed": "đã hết", "overdue": "quá hạn"}
 NOTE_VIA = {"link": "qua đường dẫn", "account": "qua tài khoản", "secretary": "bí thư ghi"}

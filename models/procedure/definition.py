@@ -124,6 +124,17 @@ class Clock(Strict):
     cite: str
     confidence: Confidence
 
+    def due(self, starts_on: date, calendar: Any, extended_days: int = 0) -> date:
+        """The last day of this clock started on `starts_on` (the day itself not counted), with any extension.
+
+        The one place a due date is computed: when a clock starts, and when a rule-set migration or a calendar
+        correction recomputes it. `calendar` is a models.calendar.working_days.WorkingCalendar."""
+        if self.limit.working_days is not None:
+            return calendar.add_working_days(starts_on, self.limit.working_days + extended_days)
+        assert self.limit.months is not None
+        end = calendar.add_months(starts_on, self.limit.months, roll_to_working_day=self.roll_to_working_day)
+        return calendar.add_working_days(end, extended_days) if extended_days else end
+
 
 class RuleSet(Strict):
     version: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")

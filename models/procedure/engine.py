@@ -307,7 +307,4 @@ def _clock_start(clock: Clock, on: date, facts: Mapping[str, Any]) -> date:
 
 
 def _due(clock: Clock, start: date, s: Situation) -> date:
-    if clock.limit.working_days is not None:
-        return s.calendar.add_working_days(start, clock.limit.working_days)
-    assert clock.limit.months is not None
-    return s.calendar.add_months(start, clock.limit.months, roll_to_working_day=clock.roll_to_working_day)
+    return clock.due(start, s.calendar)

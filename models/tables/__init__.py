@@ -3,6 +3,7 @@
 from models.tables.accounts import Account, AccountGrant, ApiToken, LoginAttempt, WebSession
 from models.tables.audit import AuditEvent
 from models.tables.candidates import PROMOTED_FACTS, Candidate, Sponsorship
+from models.tables.changes import CalendarCorrection, ImportBatch, RulesetMigration, RulesetMigrationItem
 from models.tables.deadlines import Deadline
 from models.tables.documents import Document
 from models.tables.notifications import (
@@ -23,6 +24,10 @@ __all__ = [
     "Account",
     "AccountGrant",
     "Alert",
+    "CalendarCorrection",
+    "ImportBatch",
+    "RulesetMigration",
+    "RulesetMigrationItem",
     "ApiToken",
     "AuditEvent",
     "Candidate",

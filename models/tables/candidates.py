@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Boolean, Column, false
 from sqlmodel import Field, SQLModel
 
 # Procedure facts kept in their own columns because sweeps and statistics query them;
@@ -59,6 +59,10 @@ class Candidate(SQLModel, table=True):
     closed_on: date | None = None
     helper_member_id: int | None = Field(default=None, foreign_key="member.id")   # assigned at the ceremony
     new_member_certificate_on: date | None = None
+    # --- a file that was already in progress on paper when ketnap started (issue 8)
+    import_batch_id: int | None = Field(default=None, foreign_key="import_batch.id", index=True)
+    # accepted although a step broke a rule: "đã nhập, chưa xác minh", shown wherever the file is
+    imported_unverified: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # --- the head of this candidate's audit chain (checked by `audit verify`)
     audit_seq: int = 0
     audit_head: str = Field(default="", max_length=64)
