@@ -73,10 +73,10 @@ def _findings(engine: Any, today: date) -> dict[str, int]:
 
 def _deadline_notices(engine: Any, today: date, flagged_keys: list[str]) -> dict[str, int]:
     from ketnap.settings import get_settings
-    from models.calendar.working_days import vietnam_calendar
+    from models.calendar_in_force import current_calendar
     from models.reminders import plan_deadline_reminders, plan_overdue_notices, plan_probation_notices
 
-    settings, calendar, now = get_settings(), vietnam_calendar(), clock()
+    settings, calendar, now = get_settings(), current_calendar(engine), clock()
     due = plan_deadline_reminders(engine, today, calendar, now=now,
                                   lead_working_days=settings.deadline_reminder_working_days)
     overdue = plan_overdue_notices(engine, [int(k.split(":")[1]) for k in flagged_keys], today, calendar, now=now)
@@ -109,11 +109,12 @@ async def link_pending_requests(max_age_hours: int = 24, min_age_seconds: int = 
 @flow(name="sponsor-reminders", persist_result=False, log_prints=False)
 async def sponsor_reminders(as_of: str | None = None) -> dict[str, int]:
     """Queue the sponsors' reminders of meetings coming up, and alert secretaries of repeated missing notes."""
-    from models.calendar.working_days import vietnam_calendar
+    from models.calendar_in_force import current_calendar
     from models.meetings import meetings_between
     from models.reminders import due_for_reminders, plan_missing_note_alerts, plan_sponsor_notes
 
-    engine, today, calendar = default_engine(), _as_of(as_of), vietnam_calendar()
+    engine, today = default_engine(), _as_of(as_of)
+    calendar = current_calendar(engine)
 
     def plan() -> dict[str, int]:
         upcoming = due_for_reminders(meetings_between(engine, today, today + timedelta(days=31), calendar), today)

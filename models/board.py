@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from models.calendar.working_days import WorkingCalendar, vietnam_calendar
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
 from models.database import reading
 from models.meetings import meetings_between
 from models.notes import missing_with_names
@@ -23,7 +24,7 @@ WARN_WORKING_DAYS = 10        # deadlines shown as upcoming
 
 
 def cell_board(engine: Engine, cell_id: str, today: date, calendar: WorkingCalendar | None = None) -> dict[str, Any]:
-    calendar = calendar or vietnam_calendar()
+    calendar = calendar or current_calendar(engine)
     with reading(engine) as conn:
         cell = conn.execute(select(UNIT.c.id, UNIT.c.name, UNIT.c.parent_id).where(UNIT.c.id == cell_id)).mappings().one()
         parent = conn.execute(select(UNIT.c.name).where(UNIT.c.id == cell["parent_id"])).scalar()

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select
 
 from models.actors import Actor
 from models.audit.trail import append_for_candidate, timeline
-from models.calendar.working_days import WorkingCalendar, vietnam_calendar
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
 from models.database import reading
 from models.organisation import Tree
 from models.people import EDUCATION_EXEMPTIONS, GENDERS, OCCUPATIONS
@@ -53,7 +54,7 @@ def open_casefile(engine: Engine, candidate_id: int, actor: Actor, *, purpose: s
 
 
 def casefile(engine: Engine, candidate_id: int, *, today: date, calendar: WorkingCalendar | None = None) -> dict[str, Any]:
-    calendar = calendar or vietnam_calendar()
+    calendar = calendar or current_calendar(engine)
     with reading(engine) as conn:
         cand = conn.execute(select(CANDIDATE).where(CANDIDATE.c.id == candidate_id)).mappings().first()
         if cand is None:

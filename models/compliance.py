@@ -33,7 +33,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
 from models.audit.trail import AUDIT
-from models.calendar.working_days import WorkingCalendar, vietnam_calendar
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
 from models.database import reading
 from models.dossier.checklist import checklist
 from models.dossier.data import gather
@@ -363,7 +364,7 @@ def compliance_report(engine: Engine, root_unit_id: str, start: date, end: date,
                       calendar: WorkingCalendar | None = None, at_risk_working_days: int = DEFAULT_AT_RISK_WORKING_DAYS,
                       late_entry_working_days: int = DEFAULT_LATE_ENTRY_WORKING_DAYS) -> ComplianceReport:
     """The compliance report of the cells under `root_unit_id` for [start, end], as of `today` (local)."""
-    calendar = calendar or vietnam_calendar()
+    calendar = calendar or current_calendar(engine)
     today = today or datetime.now(UTC).astimezone(LOCAL_TZ).date()
     check_period(start, end, calendar)
     check_threshold(at_risk_working_days, "risk_days")

@@ -28,7 +28,8 @@ from sqlalchemy import Connection, Engine, select
 from models.access import ROLE_LABELS
 from models.audit.chain import HASHED_FIELDS, Break, verify_chains
 from models.audit.trail import candidate_chain
-from models.calendar.working_days import WorkingCalendar, vietnam_calendar
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
 from models.casefile import KIND_LABELS
 from models.procedure.loader import get_ruleset
 from models.snapshot import CANDIDATE, DEADLINE, MEMBER, UNIT
@@ -102,8 +103,8 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 def candidate_history(engine: Engine, candidate_id: int, *, reader_role: str, today: date,
                       calendar: WorkingCalendar | None = None) -> dict[str, Any]:
     """The whole history of one candidate (see the module docstring). Raises CandidateNotFound."""
-    calendar = calendar or vietnam_calendar()
     with _snapshot(engine) as conn:
+        calendar = calendar or current_calendar(conn)
         cand = conn.execute(
             select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.cell_id, CANDIDATE.c.stage,
                    CANDIDATE.c.ruleset_version, CANDIDATE.c.audit_seq, CANDIDATE.c.audit_head,

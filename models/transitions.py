@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from models.actors import SYSTEM, Actor
 from models.audit.chain import canonical_json, digest
 from models.audit.trail import AUDIT, append_for_candidate
-from models.calendar.working_days import WorkingCalendar, vietnam_calendar
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
 from models.database import reading
 from models.procedure.definition import RuleSet
 from models.procedure.engine import (
@@ -132,7 +133,6 @@ def apply_transition(
     calendar: WorkingCalendar | None = None,
 ) -> TransitionResult:
     now = now or datetime.now(UTC)
-    calendar = calendar or vietnam_calendar()
     request_digest = request.digest()
     try:
         with engine.begin() as conn:
@@ -143,7 +143,7 @@ def apply_transition(
                 replay = _replay(conn, request, request_digest)
                 if replay is not None:
                     return replay
-            return _transition(conn, cand, request, request_digest, now, calendar)
+            return _transition(conn, cand, request, request_digest, now, calendar or current_calendar(conn))
     except IntegrityError:
         # A concurrent request with the same idempotency key committed first: return its result.
         if request.idempotency_key:
@@ -208,7 +208,7 @@ def preview_transition(engine: Engine, request: TransitionRequest, *, now: datet
     """What `apply_transition` would decide, without storing anything (a dry run)."""
     with reading(engine) as conn:
         cand = _candidate_row(conn, request.candidate_id, lock=False)
-        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or vietnam_calendar())
+        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or current_calendar(conn))
         return decide(rs, request.event, situation)
 
 
@@ -225,7 +225,7 @@ def precheck_transition(engine: Engine, candidate_id: int, event: str, on: date,
     with reading(engine) as conn:
         cand = _candidate_row(conn, candidate_id, lock=False)
         request = TransitionRequest(candidate_id, event, on, SYSTEM)
-        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or vietnam_calendar(),
+        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or current_calendar(conn),
                                  lenient=True)
         defaults = {k: (v.id if isinstance(v, MemberFacts) else v) for k, v in situation.inputs.items()}
         return Precheck(tuple(precheck(rs, event, situation)), defaults)

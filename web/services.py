@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ketnap import context
 from ketnap.settings import get_settings
 from models.access import act_role, may_see_cell
-from models.calendar.working_days import vietnam_calendar
+from models.calendar_in_force import current_calendar
 from models.procedure.engine import Failure, Refused
 from models.procedure.loader import get_ruleset
 from models.scope import CandidateAccess, OutOfScope, candidate_access, cell_access
@@ -336,7 +336,8 @@ def note_meetings(cell_id: str) -> list[date]:
 
     day = today()
     return [m.on for m in meetings_between(context.engine(), day - timedelta(days=NOTE_WINDOW_AFTER),
-                                           day + timedelta(days=NOTE_WINDOW_BEFORE), vietnam_calendar(), [cell_id])]
+                                           day + timedelta(days=NOTE_WINDOW_BEFORE), current_calendar(context.engine()),
+                                           [cell_id])]
 
 
 def sponsor_note(caller: Caller, candidate_id: int, meeting_on: date, text: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from ketnap.cli.app_common import Json
 from ketnap.cli.output import emit, fail, handled
 from ketnap.context import cli_actor, delivery_options, engine, transport
 from ketnap.context import now as clock
-from models.calendar.working_days import vietnam_calendar
+from models.calendar_in_force import current_calendar
 from models.meetings import Meeting, meetings_between
 from models.transitions import local_today
 from models.vietnamese import date_short
@@ -42,7 +42,8 @@ def reminders_plan(
     with handled(as_json):
         from models.reminders import due_for_reminders, plan_missing_note_alerts, plan_sponsor_notes
 
-        cal, eng, now = vietnam_calendar(), engine(), clock()
+        eng, now = engine(), clock()
+        cal = current_calendar(eng)
         if month:
             start, end = _month_bounds(month)
             meetings = meetings_between(eng, start, end, cal)
@@ -134,7 +135,7 @@ def meetings_list(start: Annotated[str, typer.Option("--from")], end: Annotated[
                   cell: Annotated[str | None, typer.Option(help="Only this cell")] = None, as_json: Json = False) -> None:
     """Every meeting in a period."""
     with handled(as_json):
-        found = meetings_between(engine(), date.fromisoformat(start), date.fromisoformat(end), vietnam_calendar(),
+        found = meetings_between(engine(), date.fromisoformat(start), date.fromisoformat(end), current_calendar(engine()),
                                  [cell] if cell else None)
         data = [{"cell": m.cell_id, "on": m.on, "lead_days": m.lead_days} for m in found]
         emit(data, as_json, lambda: [typer.echo(f"{date_short(m.on)}  {m.cell_id}") for m in found])

@@ -1,0 +1,89 @@
+"""The calendar in force: the shipped per-year files, overridden by corrections recorded in the database.
+
+An administrator records a corrected year (`ketnap calendar correct`, the admin page) when the government
+announces or changes its days off; every process then computes with it. Each call reads the list of recorded
+revisions (one small indexed query) and builds the calendar once per distinct list, so a correction made by
+another process is picked up on its next transition or sweep.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from models.calendar.working_days import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    WorkingCalendar,
+    YearCorrections,
+    _load_corrections,
+    build_calendar,
+    vietnam_calendar,
+)
+from models.tables import CalendarCorrection
+
+CORRECTION = CalendarCorrection.__table__
+
+
+def _latest(conn: Connection) -> tuple[tuple[int, int, int], ...]:
+    """(year, revision, row id) of the latest recorded revision of each corrected year."""
+    latest = (select(CORRECTION.c.year, func.max(CORRECTION.c.revision).label("revision"))
+              .group_by(CORRECTION.c.year).subquery())
+    rows = conn.execute(
+        select(CORRECTION.c.year, CORRECTION.c.revision, CORRECTION.c.id)
+        .join(latest, (latest.c.year == CORRECTION.c.year) & (latest.c.revision == CORRECTION.c.revision))
+        .order_by(CORRECTION.c.year)
+    ).all()
+    return tuple((r.year, r.revision, r.id) for r in rows)
+
+
+def current_calendar(bind: Engine | Connection) -> WorkingCalendar:
+    """The calendar with every recorded correction (the shipped one when there is none)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return current_calendar(conn)
+    latest = _latest(bind)
+    if not latest:
+        return vietnam_calendar()
+    return _built(latest, _rows(bind, latest))
+
+
+def _rows(conn: Connection, latest: tuple[tuple[int, int, int], ...]) -> tuple[YearCorrections, ...]:
+    ids = [i for _, _, i in latest]
+    rows = conn.execute(select(CORRECTION).where(CORRECTION.c.id.in_(ids)).order_by(CORRECTION.c.year)).mappings().all()
+    return tuple(as_year_corrections(r) for r in rows)
+
+
+def as_year_corrections(row: Any) -> YearCorrections:
+    return YearCorrections(year=row["year"], revision=row["revision"], source=row["source"],
+                           days_off={date.fromisoformat(k): v for k, v in row["days_off"].items()},
+                           working_days={date.fromisoformat(k): v for k, v in row["working_days"].items()},
+                           not_days_off={date.fromisoformat(k): v for k, v in row["not_days_off"].items()})
+
+
+_BUILT: dict[tuple[tuple[int, int, int], ...], WorkingCalendar] = {}
+
+
+def _built(key: tuple[tuple[int, int, int], ...], recorded: tuple[YearCorrections, ...]) -> WorkingCalendar:
+    cal = _BUILT.get(key)
+    if cal is None:
+        cal = calendar_with(recorded)
+        _BUILT.clear()                       # only the latest list matters; keep memory flat
+        _BUILT[key] = cal
+    return cal
+
+
+def calendar_with(recorded: tuple[YearCorrections, ...]) -> WorkingCalendar:
+    """The shipped corrections, each year replaced by a recorded revision of it when there is one."""
+    by_year = {c.year: c for c in shipped_corrections()}
+    for c in recorded:
+        by_year[c.year] = c
+    return build_calendar(FIRST_YEAR, LAST_YEAR, [by_year[y] for y in sorted(by_year)])
+
+
+@lru_cache(maxsize=1)
+def shipped_corrections() -> tuple[YearCorrections, ...]:
+    return tuple(_load_corrections(range(FIRST_YEAR, LAST_YEAR + 1)))
