@@ -136,6 +136,28 @@ class Clock(Strict):
         return calendar.add_working_days(end, extended_days) if extended_days else end
 
 
+class StayOnPrevious(Strict):
+    """Files at these stages (of the replaced version) finish under the version they started with."""
+
+    stages: tuple[str, ...] = Field(min_length=1)
+    cite: str = Field(min_length=1)
+    confidence: Confidence
+
+
+class Transitional(Strict):
+    """The transitional provisions (điều khoản chuyển tiếp): which versions' in-flight files this one takes over,
+    which of them stay on their version, and where a renamed or merged stage goes (old stage id -> new one)."""
+
+    replaces: tuple[str, ...] = Field(min_length=1)
+    cite: str = Field(min_length=1)
+    confidence: Confidence = "M"
+    stay_on_previous: tuple[StayOnPrevious, ...] = ()
+    stage_map: dict[str, str] = Field(default_factory=dict)
+
+    def stays(self, stage: str) -> StayOnPrevious | None:
+        return next((p for p in self.stay_on_previous if stage in p.stages), None)
+
+
 class RuleSet(Strict):
     version: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     title: str
@@ -146,6 +168,7 @@ class RuleSet(Strict):
     stages: tuple[Stage, ...]
     events: tuple[Event, ...]
     clocks: tuple[Clock, ...] = ()
+    transitional: Transitional | None = None
 
     # Lookups, built once per (immutable) rule set.
     @cached_property
@@ -247,6 +270,66 @@ def check_references(rs: RuleSet) -> list[tuple[str, str]]:
         if ck.ends_as is not None and PROCEDURE_FACTS.get(ck.ends_as) != "date":
             problems.append((f"{where}.ends_as", f"{ck.ends_as!r} is not a date fact"))
     problems += _check_graph(rs)
+    if rs.transitional is not None:
+        problems += _check_transitional(rs, rs.transitional)
+    return problems
+
+
+def _check_transitional(rs: RuleSet, tr: Transitional) -> list[tuple[str, str]]:
+    """What one file can check of its transitional provisions (the replaced versions' stages are checked by
+    `check_transitional_against` once every version is loaded)."""
+    problems: list[tuple[str, str]] = []
+    where = "transitional"
+    if rs.version in tr.replaces:
+        problems.append((f"{where}.replaces", f"{rs.version!r} cannot replace itself"))
+    stages = {s.id: s for s in rs.stages}
+    staying: set[str] = set()
+    for i, provision in enumerate(tr.stay_on_previous):
+        staying.update(provision.stages)
+        dupes = sorted({s for s in provision.stages if provision.stages.count(s) > 1})
+        if dupes:
+            problems.append((f"{where}.stay_on_previous[{i}].stages", f"duplicate stages {dupes}"))
+    for old, new in tr.stage_map.items():
+        at = f"{where}.stage_map.{old}"
+        if new not in stages:
+            problems.append((at, f"unknown stage {new!r} in {rs.version}"))
+        elif stages[new].kind != "active":
+            problems.append((at, f"stage {new!r} is terminal: a file in flight cannot be mapped to it"))
+        if old in stages:
+            problems.append((at, f"{old!r} is still a stage of {rs.version}: files there move without a map"))
+        if old in staying:
+            problems.append((at, f"{old!r} is also listed in stay_on_previous"))
+    return problems
+
+
+def check_transitional_against(rs: RuleSet, known: dict[str, RuleSet]) -> list[tuple[str, str]]:
+    """The transitional provisions of `rs` against the versions it replaces: they exist, are older, and name
+    their stages."""
+    tr = rs.transitional
+    if tr is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    replaced = []
+    for version in tr.replaces:
+        old = known.get(version)
+        if old is None:
+            problems.append(("transitional.replaces", f"unknown rule-set version {version!r}; known: {sorted(known)}"))
+        elif old.effective_from >= rs.effective_from:
+            problems.append(("transitional.replaces",
+                             f"{version!r} takes effect on {old.effective_from}, not before {rs.effective_from}"))
+        else:
+            replaced.append(old)
+    if not replaced:
+        return problems
+    old_stages = {s.id for old in replaced for s in old.stages}
+    for i, provision in enumerate(tr.stay_on_previous):
+        for stage in provision.stages:
+            if stage not in old_stages:
+                problems.append((f"transitional.stay_on_previous[{i}].stages",
+                                 f"{stage!r} is not a stage of {', '.join(tr.replaces)}"))
+    for old_stage in tr.stage_map:
+        if old_stage not in old_stages:
+            problems.append((f"transitional.stage_map.{old_stage}", f"not a stage of {', '.join(tr.replaces)}"))
     return problems
 
 

@@ -1,4 +1,9 @@
-"""Finding and loading procedure definitions: the shipped ones, plus an optional extra folder."""
+"""Finding and loading procedure definitions: the shipped ones, plus the folder of versions added later.
+
+That folder is $KETNAP_RULESETS_DIR, or `<KETNAP_HOME>/rulesets` when it is not set; `ketnap procedure add`
+copies a validated file there. The versions are read once per process; a version asked for and not known yet
+makes one rescan (another process may have added it), and `refresh()` rescans on demand.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,19 @@ from pathlib import Path
 
 import yaml
 
-from models.procedure.definition import DefinitionError, RuleSet, parse_ruleset
+from models.procedure.definition import DefinitionError, RuleSet, check_transitional_against, parse_ruleset
 
 EXTRA_DIR_ENV = "KETNAP_RULESETS_DIR"
+
+
+def extra_dir() -> Path:
+    """Where added rule-set versions live: $KETNAP_RULESETS_DIR, else `<KETNAP_HOME>/rulesets`."""
+    configured = os.environ.get(EXTRA_DIR_ENV)
+    if configured:
+        return Path(configured)
+    from ketnap.settings import get_settings  # the one place KETNAP_HOME (and .env) is read
+
+    return get_settings().home / "rulesets"
 
 
 def load_text(text: str, source: str) -> RuleSet:
@@ -36,22 +51,50 @@ def all_rulesets() -> dict[str, RuleSet]:
     found: dict[str, RuleSet] = {}
     sources = [(f.name, f.read_text(encoding="utf-8")) for f in resources.files("models.procedure.rulesets").iterdir()
                if f.name.endswith(".yaml")]
-    extra = os.environ.get(EXTRA_DIR_ENV)
-    if extra:
-        sources += [(p.name, p.read_text(encoding="utf-8")) for p in sorted(Path(extra).glob("*.yaml"))]
+    extra = extra_dir()
+    if extra.is_dir():
+        sources += [(p.name, p.read_text(encoding="utf-8")) for p in sorted(extra.glob("*.yaml"))]
+    names: dict[str, str] = {}
     for name, text in sorted(sources):
         rs = load_text(text, name)
         if rs.version in found:
             raise DefinitionError(name, [("version", f"{rs.version!r} is defined twice")])
         found[rs.version] = rs
+        names[rs.version] = name
+    for version, rs in found.items():
+        problems = check_transitional_against(rs, found)
+        if problems:
+            raise DefinitionError(names[version], problems)
     return found
 
 
+def refresh() -> dict[str, RuleSet]:
+    """Rescan the definitions (a version was added, here or by another process)."""
+    all_rulesets.cache_clear()
+    return all_rulesets()
+
+
 def get_ruleset(version: str) -> RuleSet:
+    known = all_rulesets()
+    if version not in known:
+        known = refresh()          # added since this process read the folder: look once more
     try:
-        return all_rulesets()[version]
+        return known[version]
     except KeyError:
-        raise KeyError(f"unknown rule-set version {version!r}; known: {sorted(all_rulesets())}") from None
+        raise KeyError(f"unknown rule-set version {version!r}; known: {sorted(known)}") from None
+
+
+def check_new(text: str, source: str) -> RuleSet:
+    """A definition about to be added: valid on its own, a version not known yet, its transitional provisions
+    consistent with the versions it replaces."""
+    rs = load_text(text, source)
+    known = refresh()
+    if rs.version in known:
+        raise DefinitionError(source, [("version", f"{rs.version!r} is already known")])
+    problems = check_transitional_against(rs, {**known, rs.version: rs})
+    if problems:
+        raise DefinitionError(source, problems)
+    return rs
 
 
 def in_force_on(day: date) -> RuleSet:
