@@ -279,3 +279,35 @@ def years_in_force(engine: Engine) -> list[dict[str, Any]]:
         out[year] = {"year": year, "revision": r["revision"], "source": r["source"], "origin": "recorded",
                      "correction_id": r["id"]}
     return [out[y] for y in sorted(out)]
+
+
+def year_in_force(engine: Engine, year: int) -> dict[str, Any]:
+    """The corrections of `year` in force (recorded, else shipped, else empty) in the file's shape, to edit."""
+    with engine.connect() as conn:
+        recorded = {c.year: c for c in _rows(conn, _latest(conn))}
+    found = recorded.get(year) or next((c for c in shipped_corrections() if c.year == year), None)
+    if found is None:
+        return {"year": year, "revision": 0, "source": "", "days_off": {}, "working_days": {}, "not_days_off": {}}
+    return {"year": year, "revision": found.revision, "source": found.source,
+            **{name: {d.isoformat(): n for d, n in sorted(getattr(found, name).items())}
+               for name in ("days_off", "working_days", "not_days_off")}}
+
+
+def parse_day_lines(text: str, name: str) -> tuple[dict[str, str], list[CorrectionProblem]]:
+    """Lines "dd/mm/yyyy Name" or "yyyy-mm-dd Name" (from the admin page's text boxes) as {ISO date: name}."""
+    out: dict[str, str] = {}
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        head, _, label = line.partition(" ")
+        try:
+            day = (date.fromisoformat(head) if "-" in head
+                   else datetime.strptime(head, "%d/%m/%Y").date())
+        except ValueError:
+            problems.append(CorrectionProblem(name, f"line {number}: {head!r} is not a date",
+                                              f"Dòng {number}: “{head}” không phải ngày (dd/mm/yyyy)."))
+            continue
+        out[day.isoformat()] = label.strip().lstrip("-–: ").strip()
+    return out, problems

@@ -59,6 +59,7 @@ def bad_field(name: str, code: str, message: str, message_en: str) -> ApiError:
 def domain_exceptions() -> tuple[type[Exception], ...]:
     """The exceptions the domain raises on purpose (each mapped by `from_domain`)."""
     from models.accounts import AccountError, LoginRefused
+    from models.calendar_corrections import CorrectionRejected
     from models.imports.rows import ImportRejected
     from models.links import LinkRefused
     from models.procedure.engine import InputError, StageConflict
@@ -66,12 +67,13 @@ def domain_exceptions() -> tuple[type[Exception], ...]:
     from models.transitions import CandidateNotFound, IdempotencyKeyReused, VersionConflict
 
     return (InputError, AccountError, LoginRefused, CandidateNotFound, OutOfScope, StageConflict, VersionConflict,
-            IdempotencyKeyReused, LinkRefused, ImportRejected)
+            IdempotencyKeyReused, LinkRefused, ImportRejected, CorrectionRejected)
 
 
 def from_domain(exc: Exception) -> ApiError | None:
     """The ApiError for a domain exception, or None if it is not one the domain raises on purpose."""
     from models.accounts import AccountError, LoginRefused
+    from models.calendar_corrections import CorrectionRejected
     from models.imports.rows import ImportRejected
     from models.links import LinkRefused
     from models.procedure.engine import InputError, StageConflict
@@ -105,6 +107,10 @@ def from_domain(exc: Exception) -> ApiError | None:
     if isinstance(exc, LinkRefused):
         return ApiError(410 if exc.reason == "expired" else 404, f"link_{exc.reason}", exc.message_vi,
                         f"the link is not valid ({exc.reason})")
+    if isinstance(exc, CorrectionRejected):
+        return ApiError(422, "correction_rejected", "Điều chỉnh lịch chưa đúng; chưa thay đổi gì.",
+                        "the calendar correction is not valid; nothing was changed",
+                        [FieldProblem(p.field, "invalid", p.message_vi, p.message) for p in exc.problems])
     if isinstance(exc, ImportRejected):
         return ApiError(422, "import_rejected", f"Tệp có {len(exc.errors)} lỗi; chưa nhập gì.",
                         f"{exc.source}: {len(exc.errors)} problem(s); nothing was imported",

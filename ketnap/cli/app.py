@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from ketnap.cli import accounts, courses, documents, notifications, orchestration, reports, views
+from ketnap.cli import accounts, calendar_cli, courses, documents, notifications, orchestration, reports, views
 from ketnap.cli.app_common import As, Json, Role, safe_url
 from ketnap.cli.output import EXIT_REFUSED, emit, fail, handled, to_json
 from ketnap.context import cli_actor, engine
 from ketnap.settings import get_settings
 from models.audit.trail import verify
-from models.calendar.working_days import vietnam_calendar
+from models.calendar_in_force import current_calendar
 from models.casefile import open_casefile
 from models.database import migrate
 from models.imports.candidates import add_candidates_from_file
@@ -42,6 +42,7 @@ orchestration.register(app)
 documents.register(app)
 courses.register(app)
 reports.register(app)
+calendar_cli.register(calendar_app)
 
 
 
@@ -263,7 +264,7 @@ def calendar_due(
 ) -> None:
     """The last day of a period counted from START (the day itself not counted)."""
     with handled(as_json):
-        cal = vietnam_calendar()
+        cal = current_calendar(engine())
         day = date.fromisoformat(start)
         if (working_days is None) == (months is None):
             fail(2, "bad_input", "give exactly one of --working-days or --months", as_json)
@@ -276,7 +277,7 @@ def calendar_due(
 def calendar_days_off(year: int, as_json: Json = False) -> None:
     """Public holidays and days off in YEAR, and make-up working Saturdays."""
     with handled(as_json):
-        cal = vietnam_calendar()
+        cal = current_calendar(engine())
         off = sorted((d, n) for d, n in cal.days_off.items() if d.year == year)
         extra = sorted(d for d in cal.extra_working_days if d.year == year)
         data = {"year": year, "calendar": cal.version, "days_off": [{"date": d, "name": n} for d, n in off],

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from models.calendar_corrections import CorrectionRejected
 from models.imports.rows import ImportRejected
 from models.procedure.definition import DefinitionError
 from models.procedure.engine import InputError, StageConflict
@@ -76,6 +77,10 @@ def handled(as_json: bool) -> Iterator[None]:
         fail(EXIT_CONFLICT, "version_conflict", str(exc), as_json, expected=exc.expected, actual=exc.actual)
     except IdempotencyKeyReused as exc:
         fail(EXIT_CONFLICT, "idempotency_key_reused", str(exc), as_json)
+    except CorrectionRejected as exc:
+        problems = [{"field": p.field, "message": p.message, "message_vi": p.message_vi} for p in exc.problems]
+        fail(EXIT_BAD_INPUT, "correction_rejected", "the calendar correction is not valid; nothing was changed", as_json,
+             problems=problems, lines=[f"{p['field']}: {p['message']} — {p['message_vi']}" for p in problems])
     except (ValueError, LookupError, FileNotFoundError) as exc:
         fail(EXIT_BAD_INPUT, "bad_input", str(exc), as_json)
 

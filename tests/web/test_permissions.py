@@ -151,7 +151,8 @@ API: dict[tuple[str, str], Case] = {
 
 def fill(path: str, engine: Engine, token_id: int | None) -> str:
     values = {"candidate_id": CANDIDATE, "cell_id": CELL, "unit_id": UNIT, "token_id": token_id or 999_999,
-              "account_id": _account_id(engine, HELPER_PC03), "grant_id": _grant_id(engine, HELPER_PC03)}
+              "account_id": _account_id(engine, HELPER_PC03), "grant_id": _grant_id(engine, HELPER_PC03),
+              "correction_id": 1}
     if "{document_id}" in path:
         values["document_id"] = _document_id(engine)
     if "{token}" in path:
@@ -285,6 +286,12 @@ PAGES: dict[tuple[str, str], PageCase] = {
                                                                 form={"password": "dat-lai-mat-khau-9"}),
     ("POST", "/admin/accounts/{account_id}/logout-everywhere"): PageCase(statuses(403, anonymous=303, admin=200), form={}),
     ("POST", "/admin/import"): PageCase(statuses(403, anonymous=303, admin=200), form={}, files=True),
+    ("GET", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200)),
+    ("POST", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200), form={
+        "year": "2027", "source": "Thông báo (kiểm thử quyền)", "days_off": "11/02/2027 Tết Nguyên đán",
+        "action": "preview"}),
+    # the demo holds no correction: the admin reaches the handler (404), everybody else is turned away first
+    ("GET", "/admin/calendar/{correction_id}"): PageCase(statuses(403, anonymous=303, admin=404)),
 }
 
 

@@ -2,8 +2,20 @@
 
 from fastapi import APIRouter
 
-from web.pages import account, admin, candidates, cells, compliance, history, register, sponsors, statistics, units
+from web.pages import (
+    account,
+    admin,
+    calendar_admin,
+    candidates,
+    cells,
+    compliance,
+    history,
+    register,
+    sponsors,
+    statistics,
+    units,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, admin):
+for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, calendar_admin, admin):
     router.include_router(module.router)

@@ -1,0 +1,54 @@
+"""The admin's calendar page: preview a corrected year, record it, read what it moved (the real app, demo data)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models.tables import AuditEvent, CalendarCorrection, Deadline
+from tests.web.conftest import ADMIN_USER, csrf_of, session_for
+
+TET_2027 = "\n".join(f"{d:02d}/02/2027 Tết Nguyên đán" for d in (3, 4, 5, 8, 9, 10, 11))
+
+
+def _counts(engine):
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
+                     for t in (CalendarCorrection.__table__, AuditEvent.__table__))
+
+
+def _post(client, **form):
+    csrf = csrf_of(client.get("/admin/calendar").text)
+    return client.post("/admin/calendar", data={"csrf_token": csrf, **form}, headers={"Origin": "http://testserver"})
+
+
+def test_the_admin_previews_then_records_a_corrected_year(client, demo):
+    session_for(client, demo, ADMIN_USER)
+    page = client.get("/admin/calendar?year=2027")
+    assert page.status_code == 200 and "04/02/2027 Tết Nguyên đán" in page.text     # the year in force, to edit
+    before = _counts(demo)
+    form = {"year": "2027", "source": "Thông báo số 99/TB-VPCP (giả định)", "days_off": TET_2027}
+    preview = _post(client, **form, action="preview")
+    assert preview.status_code == 200, preview.text[:500]
+    assert "Xem trước (chưa ghi gì)" in preview.text and "03/02/2027" in preview.text
+    assert _counts(demo) == before
+    applied = _post(client, **form, action="apply")
+    assert applied.status_code == 200
+    assert "Đã ghi nhận điều chỉnh lịch năm 2027 (lần 2)" in applied.text
+    with demo.connect() as conn:
+        correction_id = conn.execute(select(CalendarCorrection.__table__.c.id)).scalar_one()
+        moved = conn.execute(select(func.count()).select_from(Deadline.__table__)
+                             .where(Deadline.__table__.c.calendar_version.like("%vn2027r2%"))).scalar_one()
+    detail = client.get(f"/admin/calendar/{correction_id}")
+    assert detail.status_code == 200 and "Điều chỉnh lịch #" in detail.text and "Thông báo số 99/TB-VPCP" in detail.text
+    assert detail.text.count("<tr><td>#") == moved          # one row per deadline the correction moved
+
+
+def test_a_bad_line_is_named_and_nothing_is_recorded(client, demo):
+    session_for(client, demo, ADMIN_USER)
+    before = _counts(demo)
+    response = _post(client, year="2027", source="Thông báo", days_off="04/02/2027 Tết\n31/02/2027 Không có ngày này",
+                     action="apply")
+    assert response.status_code == 422
+    assert "Dòng 2" in response.text and "31/02/2027" in response.text
+    assert "31/02/2027 Không có ngày này" in response.text            # what was typed is kept
+    assert _counts(demo) == before
