@@ -146,6 +146,10 @@ API: dict[tuple[str, str], Case] = {
                                                                     body=lambda e, u: {"password": "dat-lai-mat-khau-9"}),
     ("POST", "/api/v1/admin/accounts/{account_id}/sessions/close"): Case(statuses(403, anonymous=401, admin=200)),
     ("POST", "/api/v1/admin/organisation/import"): Case(statuses(403, anonymous=401, admin=200), files=True),
+    ("GET", "/api/v1/admin/calendar/corrections"): Case(statuses(403, anonymous=401, admin=200)),
+    ("GET", "/api/v1/admin/calendar/corrections/{correction_id}"): Case(statuses(403, anonymous=401, admin=404)),
+    ("POST", "/api/v1/admin/calendar/corrections"): Case(statuses(403, anonymous=401, admin=200), body=lambda e, u: {
+        "year": 2027, "source": "Thông báo (kiểm thử quyền)", "days_off": {"2027-02-11": "Tết Nguyên đán"}}),
 }
 
 

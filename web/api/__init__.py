@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from web.api import admin, auth, candidates, cells, compliance, notes, statistics
+from web.api import admin, auth, calendar, candidates, cells, compliance, notes, statistics
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, cells, candidates, notes, compliance, statistics, admin):
+for module in (auth, cells, candidates, notes, compliance, statistics, calendar, admin):
     router.include_router(module.router)

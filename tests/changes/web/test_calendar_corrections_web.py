@@ -52,3 +52,22 @@ def test_a_bad_line_is_named_and_nothing_is_recorded(client, demo):
     assert "Dòng 2" in response.text and "31/02/2027" in response.text
     assert "31/02/2027 Không có ngày này" in response.text            # what was typed is kept
     assert _counts(demo) == before
+
+
+def test_the_api_previews_by_default_and_records_on_request(client, demo):
+    from tests.web.conftest import bearer, token_for
+
+    headers = bearer(token_for(demo, ADMIN_USER))
+    body = {"year": 2027, "source": "Thông báo số 99/TB-VPCP (giả định)",
+            "days_off": {f"2027-02-{d:02d}": "Tết Nguyên đán" for d in (3, 4, 5, 8, 9, 10, 11)}}
+    before = _counts(demo)
+    preview = client.post("/api/v1/admin/calendar/corrections", json=body, headers=headers)
+    assert preview.status_code == 200 and preview.json()["dry_run"] is True and _counts(demo) == before
+    done = client.post("/api/v1/admin/calendar/corrections", json=body | {"dry_run": False}, headers=headers)
+    assert done.status_code == 200 and done.json()["revision"] == 2
+    listed = client.get("/api/v1/admin/calendar/corrections", headers=headers).json()
+    assert [(c["year"], c["revision"]) for c in listed] == [(2027, 2)]
+    bad = client.post("/api/v1/admin/calendar/corrections", json=body | {"working_days": {"2027-02-04": "Làm bù"}},
+                      headers=headers)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "correction_rejected"
+    assert bad.json()["error"]["fields"][0]["field"] == "working_days"
