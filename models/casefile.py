@@ -121,7 +121,9 @@ KIND_LABELS = {"created": "Đưa vào danh sách quần chúng cảm tình Đả
                "alert": "Cảnh báo", "documents": "Lập văn bản", "document_signed": "Lưu bản đã ký",
                "note_received": "Nhận xét của người giới thiệu, giúp đỡ", "notification_sent": "Đã gửi thông báo",
                "notification_dead": "Không gửi được thông báo", "course_enrolment": "Xếp lớp bồi dưỡng",
-               "course_attendance": "Điểm danh lớp bồi dưỡng"}
+               "course_attendance": "Điểm danh lớp bồi dưỡng",
+               "deadline_recomputed": "Tính lại thời hạn theo lịch ngày nghỉ đã điều chỉnh",
+               "migration": "Chuyển sang quy định mới", "migration_reverted": "Hoàn tác việc chuyển quy định"}
 
 
 def _label(rs: Any, kind: str, event: str | None) -> str | None:
