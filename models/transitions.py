@@ -40,7 +40,7 @@ from models.procedure.engine import (
     precheck,
 )
 from models.procedure.facts import ClockState, MemberFacts, Situation
-from models.procedure.loader import get_ruleset
+from models.procedure.loader import get_ruleset, in_force_on
 from models.snapshot import (
     CANDIDATE,
     DEADLINE,
@@ -121,6 +121,22 @@ class TransitionResult:
         return out
 
 
+@dataclass(frozen=True)
+class Imported:
+    """A step that already happened on paper before ketnap, replayed by an import (models/imports/files_in_progress.py).
+
+    It is judged by the rule set in force on its own date (the candidate's rule-set version follows it), keeps
+    the audit kind "transition" with an `imported` payload, and, when `accept_unverified`, is applied even if
+    guards fail: the failures are kept and the candidate is flagged `imported_unverified`."""
+
+    batch_id: int
+    authority: str
+    accept_unverified: bool = False
+
+    def payload(self, failures: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"batch": self.batch_id, "authority": self.authority, "before_ketnap": True, "failures": failures}
+
+
 def local_today(now: datetime) -> date:
     return now.astimezone(LOCAL_TZ).date()
 
@@ -133,25 +149,31 @@ def apply_transition(
     calendar: WorkingCalendar | None = None,
 ) -> TransitionResult:
     now = now or datetime.now(UTC)
-    request_digest = request.digest()
     try:
         with engine.begin() as conn:
-            # Lock first, then look the key up: a concurrent replay waits here and then finds the
-            # first request's result (and an old expected version does not turn a replay into a conflict).
-            cand = _candidate_row(conn, request.candidate_id, lock=True)
-            if request.idempotency_key:
-                replay = _replay(conn, request, request_digest)
-                if replay is not None:
-                    return replay
-            return _transition(conn, cand, request, request_digest, now, calendar or current_calendar(conn))
+            return apply_in(conn, request, now=now, calendar=calendar)
     except IntegrityError:
         # A concurrent request with the same idempotency key committed first: return its result.
         if request.idempotency_key:
             with engine.begin() as conn:
-                replay = _replay(conn, request, request_digest)
+                replay = _replay(conn, request, request.digest())
                 if replay is not None:
                     return replay
         raise
+
+
+def apply_in(conn: Connection, request: TransitionRequest, *, now: datetime, calendar: WorkingCalendar | None = None,
+             imported: Imported | None = None) -> TransitionResult:
+    """`apply_transition` inside the caller's transaction (an import replays a whole file in one transaction)."""
+    request_digest = request.digest()
+    # Lock first, then look the key up: a concurrent replay waits here and then finds the
+    # first request's result (and an old expected version does not turn a replay into a conflict).
+    cand = _candidate_row(conn, request.candidate_id, lock=True)
+    if request.idempotency_key:
+        replay = _replay(conn, request, request_digest)
+        if replay is not None:
+            return replay
+    return _transition(conn, cand, request, request_digest, now, calendar or current_calendar(conn), imported)
 
 
 CANDIDATE_BY_ID = select(CANDIDATE).where(CANDIDATE.c.id == bindparam("id"))
@@ -179,12 +201,13 @@ def _candidate_row(conn: Connection, candidate_id: int, *, lock: bool) -> Mappin
 
 
 def _load(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, now: datetime,
-          calendar: WorkingCalendar, *, lenient: bool = False) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
-    """The candidate's rule set, its situation on the event date and its open deadlines."""
+          calendar: WorkingCalendar, *, lenient: bool = False,
+          ruleset: RuleSet | None = None) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
+    """The candidate's rule set (or `ruleset`), its situation on the event date and its open deadlines."""
     if req.expected_version is not None and cand["version"] != req.expected_version:
         raise VersionConflict(req.candidate_id, req.expected_version, cand["version"])
     _check_date(req.on, cand["last_event_on"], now)
-    rs = get_ruleset(cand["ruleset_version"])
+    rs = ruleset or get_ruleset(cand["ruleset_version"])
     event = event_for(rs, req.event, cand["stage"])
     tree = unit_path(conn, cand["cell_id"])
     unit = unit_facts(conn, cand["cell_id"], req.on, tree)
@@ -232,10 +255,12 @@ def precheck_transition(engine: Engine, candidate_id: int, event: str, on: date,
 
 
 def _transition(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, request_digest: str,
-                now: datetime, calendar: WorkingCalendar) -> TransitionResult:
-    rs, situation, open_rows = _load(conn, cand, req, now, calendar)
+                now: datetime, calendar: WorkingCalendar, imported: Imported | None = None) -> TransitionResult:
+    # An imported step is judged by the rule set in force on its own date, not by the candidate's.
+    rs, situation, open_rows = _load(conn, cand, req, now, calendar,
+                                     ruleset=in_force_on(req.on) if imported else None)
     inputs = situation.inputs
-    decision = decide(rs, req.event, situation)
+    decision = decide(rs, req.event, situation, enforce_guards=not (imported and imported.accept_unverified))
     head = (cand["audit_seq"], cand["audit_head"])
     common = dict(
         actor=req.actor, event=req.event, effective_on=req.on, stage_before=cand["stage"],
@@ -251,12 +276,13 @@ def _transition(conn: Connection, cand: Mapping[str, Any], req: TransitionReques
         )
         return TransitionResult("refused", req.candidate_id, req.event, cand["stage"], cand["stage"],
                                 cand["version"], appended.id, rs.version, failures=decision.failures)
-    return _store_accepted(conn, req, cand, decision, request_json, head, common, rs, calendar, open_rows)
+    return _store_accepted(conn, req, cand, decision, request_json, head, common, rs, calendar, open_rows, imported)
 
 
 def _store_accepted(conn: Connection, req: TransitionRequest, cand: Mapping[str, Any], decision: Accepted,
                     request_json: dict[str, Any], head: tuple[int, str], common: dict[str, Any],
-                    rs: RuleSet, calendar: WorkingCalendar, open_rows: list[Mapping[str, Any]]) -> TransitionResult:
+                    rs: RuleSet, calendar: WorkingCalendar, open_rows: list[Mapping[str, Any]],
+                    imported: Imported | None = None) -> TransitionResult:
     json_facts = dict(cand["facts"] or {})
     new_json, columns = encode_facts(decision.records)
     json_facts.update(new_json)
@@ -271,6 +297,8 @@ def _store_accepted(conn: Connection, req: TransitionRequest, cand: Mapping[str,
         "deadlines": deadline_changes,
         "forms": list(decision.forms),
     }
+    if imported:
+        payload["imported"] = imported.payload([f.as_dict() for f in decision.failures])
     appended = append_for_candidate(
         conn, req.candidate_id, head, kind="transition", stage_after=decision.stage_after, payload=payload,
         move_head=False, **common,
@@ -283,6 +311,10 @@ def _store_accepted(conn: Connection, req: TransitionRequest, cand: Mapping[str,
     })
     if updated.rowcount != 1:
         raise VersionConflict(req.candidate_id, cand["version"], cand["version"] + 1)
+    if imported and (rs.version != cand["ruleset_version"] or decision.failures):
+        conn.execute(CANDIDATE.update().where(CANDIDATE.c.id == req.candidate_id).values(
+            ruleset_version=rs.version,
+            imported_unverified=bool(decision.failures) or cand["imported_unverified"]))
     for start in decision.clocks_started:
         conn.execute(INSERT_DEADLINE, dict(
             candidate_id=req.candidate_id, clock=start.clock, kind=start.kind, who_acts=clocks[start.clock].who_acts,

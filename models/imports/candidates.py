@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from models.actors import Actor
 from models.audit.chain import GENESIS
@@ -174,45 +174,52 @@ def add_candidates(engine: Engine, items: list[tuple[int, CandidateIn]], actor: 
     """
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
-        kinds = {r.id: r.kind for r in conn.execute(select(OrgUnit.__table__.c.id, OrgUnit.__table__.c.kind))}
-        members = {r.code: r.id for r in conn.execute(select(Member.__table__.c.code, Member.__table__.c.id))}
-        errors = (errors or []) + _check(items, kinds, members, local_today(now))
-        if errors:
-            raise ImportRejected(source, errors)
-        ids = []
-        for _, c in items:
-            ruleset = c.ruleset or in_force_on(c.listed_on).version
-            rs = all_rulesets()[ruleset]
-            values = c.model_dump(exclude={"sponsors", "prior_membership", "residence_village", "cell", "listed_on", "ruleset",
-                                           "email", "apprise"})
-            prior = c.prior_membership
-            candidate_id = conn.execute(CANDIDATE.insert().values(
-                **values, cell_id=c.cell, residence_village_id=c.residence_village, ruleset_version=ruleset,
-                stage=rs.initial_stage, version=1, facts={}, source_listed_on=c.listed_on, last_event_on=c.listed_on,
-                prior_left_on=prior.left_on if prior else None,
-                prior_leave_reason=prior.leave_reason if prior else None,
-                prior_expunged_conviction=prior.expunged_conviction if prior else False,
-                prior_readmitted_before=prior.readmitted_before if prior else False,
-                audit_seq=0, audit_head=GENESIS, created_at=now,
-            ).returning(CANDIDATE.c.id)).scalar_one()
-            for sp in c.sponsors:
-                conn.execute(SPONSOR.insert().values(
-                    candidate_id=candidate_id, role=sp.role, kind=sp.kind,
-                    member_id=members.get(sp.member) if sp.member else None, together_since=sp.together_since,
-                    relation=sp.relation, body_name=sp.body_name, resolution_ref=sp.resolution_ref,
-                    resolution_on=sp.resolution_on, started_on=c.listed_on,
-                ))
-            if c.email or c.apprise:
-                conn.execute(Recipient.__table__.insert().values(
-                    key=f"candidate:{candidate_id}", kind="candidate", candidate_id=candidate_id, name=c.full_name,
-                    email=c.email, apprise_urls=list(c.apprise),
-                    channel="both" if c.email and c.apprise else ("email" if c.email else "apprise"), active=True))
-            append_for_candidate(
-                conn, candidate_id, (0, GENESIS), kind="created", actor=actor, event="add_candidate",
-                effective_on=c.listed_on, stage_after=rs.initial_stage, ruleset_version=ruleset, now=now,
-                payload={"source": source, "cell_id": c.cell, "sponsors": len(c.sponsors)},
-            )
-            ids.append(candidate_id)
+        return insert_candidates(conn, items, actor, now=now, source=source, errors=errors)
+
+
+def insert_candidates(conn: Connection, items: list[tuple[int, CandidateIn]], actor: Actor, *, now: datetime,
+                      source: str = "input", errors: list[RowError] | None = None,
+                      created_payload: dict[str, Any] | None = None, import_batch_id: int | None = None) -> list[int]:
+    """`add_candidates` inside the caller's transaction (an import of files in progress adds and replays them)."""
+    kinds = {r.id: r.kind for r in conn.execute(select(OrgUnit.__table__.c.id, OrgUnit.__table__.c.kind))}
+    members = {r.code: r.id for r in conn.execute(select(Member.__table__.c.code, Member.__table__.c.id))}
+    errors = (errors or []) + _check(items, kinds, members, local_today(now))
+    if errors:
+        raise ImportRejected(source, errors)
+    ids = []
+    for _, c in items:
+        ruleset = c.ruleset or in_force_on(c.listed_on).version
+        rs = all_rulesets()[ruleset]
+        values = c.model_dump(exclude={"sponsors", "prior_membership", "residence_village", "cell", "listed_on", "ruleset",
+                                       "email", "apprise"})
+        prior = c.prior_membership
+        candidate_id = conn.execute(CANDIDATE.insert().values(
+            **values, cell_id=c.cell, residence_village_id=c.residence_village, ruleset_version=ruleset,
+            stage=rs.initial_stage, version=1, facts={}, source_listed_on=c.listed_on, last_event_on=c.listed_on,
+            prior_left_on=prior.left_on if prior else None,
+            prior_leave_reason=prior.leave_reason if prior else None,
+            prior_expunged_conviction=prior.expunged_conviction if prior else False,
+            prior_readmitted_before=prior.readmitted_before if prior else False,
+            audit_seq=0, audit_head=GENESIS, created_at=now, import_batch_id=import_batch_id,
+        ).returning(CANDIDATE.c.id)).scalar_one()
+        for sp in c.sponsors:
+            conn.execute(SPONSOR.insert().values(
+                candidate_id=candidate_id, role=sp.role, kind=sp.kind,
+                member_id=members.get(sp.member) if sp.member else None, together_since=sp.together_since,
+                relation=sp.relation, body_name=sp.body_name, resolution_ref=sp.resolution_ref,
+                resolution_on=sp.resolution_on, started_on=c.listed_on,
+            ))
+        if c.email or c.apprise:
+            conn.execute(Recipient.__table__.insert().values(
+                key=f"candidate:{candidate_id}", kind="candidate", candidate_id=candidate_id, name=c.full_name,
+                email=c.email, apprise_urls=list(c.apprise),
+                channel="both" if c.email and c.apprise else ("email" if c.email else "apprise"), active=True))
+        append_for_candidate(
+            conn, candidate_id, (0, GENESIS), kind="created", actor=actor, event="add_candidate",
+            effective_on=c.listed_on, stage_after=rs.initial_stage, ruleset_version=ruleset, now=now,
+            payload={"source": source, "cell_id": c.cell, "sponsors": len(c.sponsors)} | (created_payload or {}),
+        )
+        ids.append(candidate_id)
     return ids
 
 

@@ -62,6 +62,7 @@ class Accepted:
     extension: tuple[str, int] | None          # (clock, working days)
     closes_file: bool                           # reached a terminal stage: every open clock is cancelled
     forms: tuple[str, ...]
+    failures: tuple[Failure, ...] = ()          # guards that failed but were not enforced (an unverified import)
 
 
 @dataclass(frozen=True)
@@ -244,11 +245,13 @@ def precheck(rs: RuleSet, event_id: str, s: Situation) -> list[Failure]:
     return check(rs, event_for(rs, event_id, s.candidate.stage), s, before_inputs=True)
 
 
-def decide(rs: RuleSet, event_id: str, s: Situation) -> Accepted | Refused:
+def decide(rs: RuleSet, event_id: str, s: Situation, *, enforce_guards: bool = True) -> Accepted | Refused:
+    """enforce_guards=False: a step that already happened on paper and is imported "not verified": it is
+    accepted whatever its guards say, and the failures travel with the Accepted for the record."""
     stage = s.candidate.stage
     event = event_for(rs, event_id, stage)
     failures = check(rs, event, s)
-    if failures:
+    if failures and enforce_guards:
         return Refused(event.id, stage, tuple(failures))
 
     records = _records(event, s)
@@ -274,6 +277,7 @@ def decide(rs: RuleSet, event_id: str, s: Situation) -> Accepted | Refused:
         extension=extension,
         closes_file=rs.stage(stage_after).kind == "terminal",
         forms=event.forms,
+        failures=tuple(failures),
     )
 
 
