@@ -1,0 +1,608 @@
+"""Moving in-flight candidates from one rule-set version to the next, as its transitional provisions say.
+
+A new version (`ketnap procedure add`) declares which versions it replaces, which stages finish under the
+version they started with (`stay_on_previous`) and where a renamed or merged stage goes (`stage_map`). For each
+candidate not yet at a terminal stage of the old version, `plan_migration` says what would happen:
+
+- stayed: a transitional provision keeps the file on its version (the provision and its citation are named);
+- moved: the same stage exists in the new version;  mapped: it moves with the stage mapping old → new;
+- blocked: it cannot move (its stage has no counterpart, a deadline runs on a clock the new version lacks…),
+  with a Vietnamese message saying why.
+
+with the deadlines recomputed under the new version (models/deadline_recompute.py, `Clock.due`) and warnings:
+guards of the candidate's next steps that the new rules fail while the old ones pass (a certificate the new
+validity makes too old), evaluated by the pure engine on the situation models/transitions.py builds.
+
+`apply_migration` re-plans every candidate under its row lock and stores it; `revert_migration` undoes it
+candidate by candidate while nothing has happened on the file since. Both are audited in each candidate's
+chain and in the organisation's. Candidates are read and written in batches of `batch` per transaction, each
+candidate inside its own savepoint: one candidate failing rolls back only its own changes, and the commit (an
+fsync on SQLite, a WAL flush on PostgreSQL) is paid once per batch rather than once per candidate; a batch holds
+its candidates' locks for a few tens of milliseconds, which a concurrent step simply waits out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from models.actors import SYSTEM, Actor
+from models.audit.trail import AUDIT, append_for_candidate, append_to_chain, candidate_chain
+from models.calendar.working_days import WorkingCalendar
+from models.calendar_in_force import current_calendar
+from models.database import reading
+from models.deadline_recompute import DEADLINE, DeadlineChange, plan_deadlines, store_deadline_changes
+from models.procedure.definition import Event, RuleSet
+from models.procedure.engine import InputError, StageConflict, precheck
+from models.procedure.facts import ClockState
+from models.procedure.loader import get_ruleset
+from models.scope import whole_tree
+from models.snapshot import CANDIDATE, decode_facts, encode_facts
+from models.tables import PROMOTED_FACTS, RulesetMigration, RulesetMigrationItem
+from models.transitions import LOCAL_TZ, TransitionRequest, _load, local_today
+
+MIGRATION = RulesetMigration.__table__
+ITEM = RulesetMigrationItem.__table__
+MOVING = ("moved", "mapped")
+OUTCOMES = ("moved", "mapped", "stayed", "blocked", "failed")
+OUTCOME_LABELS = {"moved": "Chuyển sang quy định mới", "mapped": "Chuyển, đổi giai đoạn",
+                  "stayed": "Giữ quy định cũ (điều khoản chuyển tiếp)", "blocked": "Không chuyển được",
+                  "failed": "Lỗi khi chuyển"}
+ORG_CHAIN = "org"
+BATCH = 200
+
+UPDATE_CANDIDATE = (CANDIDATE.update()
+                    .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version")))
+
+
+class MigrationNotAllowed(ValueError):
+    """The two versions cannot be migrated between (not replaced by the new one, same version, not in force)."""
+
+    def __init__(self, message: str, message_vi: str, code: str = "migration_not_allowed"):
+        self.code, self.message, self.message_vi = code, message, message_vi
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class GuardWarning:
+    """A guard of a next step that fails under the new rules and passed under the old ones."""
+
+    event: str
+    event_label: str
+    rule: str
+    code: str
+    message: str
+    cite: str
+    confidence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class CandidatePlan:
+    candidate_id: int
+    cell_id: str
+    version: int
+    outcome: str                                   # moved | mapped | stayed | blocked
+    stage_before: str
+    stage_after: str
+    code: str | None = None                        # why it stays / is blocked (machine code)
+    message: str | None = None                     # … in Vietnamese
+    cite: str | None = None
+    confidence: str | None = None
+    deadlines: tuple[DeadlineChange, ...] = ()
+    moved_facts: Mapping[str, date] = field(default_factory=dict)
+    warnings: tuple[GuardWarning, ...] = ()
+
+    @property
+    def moves(self) -> bool:
+        return self.outcome in MOVING
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "candidate_id": self.candidate_id, "cell_id": self.cell_id, "version": self.version,
+            "outcome": self.outcome, "stage_before": self.stage_before, "stage_after": self.stage_after,
+            "code": self.code, "message": self.message, "cite": self.cite, "confidence": self.confidence,
+            "deadlines": [d.as_dict() | {"moved": d.moved} for d in self.deadlines],
+            "moved_facts": {k: v.isoformat() for k, v in self.moved_facts.items()},
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+def _totals(outcomes: Iterable[str]) -> dict[str, int]:
+    counts = Counter(outcomes)
+    return {o: counts.get(o, 0) for o in OUTCOMES}
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    from_version: str
+    to_version: str
+    unit_id: str | None
+    today: date
+    calendar_version: str
+    items: tuple[CandidatePlan, ...]
+    notes: tuple[str, ...] = ()
+
+    def totals(self) -> dict[str, int]:
+        return _totals(i.outcome for i in self.items) | {
+            "deadlines_moved": sum(1 for i in self.items if i.moves for d in i.deadlines if d.moved),
+            "warnings": sum(len(i.warnings) for i in self.items)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from_version": self.from_version, "to_version": self.to_version, "unit_id": self.unit_id,
+                "today": self.today.isoformat(), "calendar_version": self.calendar_version, "notes": list(self.notes),
+                "totals": self.totals(), "candidates": [i.as_dict() for i in self.items]}
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    migration_id: int | None
+    from_version: str
+    to_version: str
+    totals: Mapping[str, int]
+    items: tuple[dict[str, Any], ...]              # per candidate: id, outcome, stages, reason (failed/blocked)
+    message: str                                   # Vietnamese summary
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"migration_id": self.migration_id, "from_version": self.from_version, "to_version": self.to_version,
+                "totals": dict(self.totals), "message": self.message, "candidates": list(self.items)}
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    migration_id: int
+    reverted: tuple[int, ...]
+    refused: tuple[dict[str, Any], ...]            # candidate_id, reason (Vietnamese), later_event
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"migration_id": self.migration_id, "reverted": list(self.reverted), "refused": list(self.refused),
+                "message": self.message}
+
+
+# --- the versions ---------------------------------------------------------------------------------------------
+
+def versions(from_version: str, to_version: str) -> tuple[RuleSet, RuleSet]:
+    """The two rule sets, or MigrationNotAllowed saying why they cannot be migrated between."""
+    try:
+        old, new = get_ruleset(from_version), get_ruleset(to_version)
+    except KeyError as exc:
+        raise MigrationNotAllowed(str(exc.args[0]), f"Không có quy trình (bộ quy định) phiên bản này: {exc.args[0]}",
+                                  "unknown_version") from None
+    if old.version == new.version:
+        raise MigrationNotAllowed("from and to are the same version", "Phiên bản cũ và mới trùng nhau.")
+    if new.transitional is None or old.version not in new.transitional.replaces:
+        replaces = ", ".join(new.transitional.replaces) if new.transitional else "không có"
+        raise MigrationNotAllowed(
+            f"{new.version} does not replace {old.version} (its transitional provisions replace: {replaces})",
+            f"Quy định {new.version} không thay thế {old.version} (điều khoản chuyển tiếp thay thế: {replaces}).",
+            "not_replaced")
+    return old, new
+
+
+# --- judging one candidate (pure) -----------------------------------------------------------------------------
+
+def judge(cand: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], old: RuleSet, new: RuleSet,
+          calendar: WorkingCalendar) -> CandidatePlan:
+    """Where one candidate goes, with its open deadlines `rows` recomputed under `new` (no warnings yet)."""
+    assert new.transitional is not None
+    tr = new.transitional
+    stage = cand["stage"]
+    base = dict(candidate_id=cand["id"], cell_id=cand["cell_id"], version=cand["version"], stage_before=stage)
+    stage_label = _stage_label(old, stage)
+
+    def blocked(code: str, message: str) -> CandidatePlan:
+        return CandidatePlan(outcome="blocked", stage_after=stage, code=code, message=message, **base)
+
+    if stage not in {s.id for s in old.stages}:
+        return blocked("unknown_stage", f"Giai đoạn “{stage}” không có trong quy trình {old.version}.")
+    provision = tr.stays(stage)
+    if provision is not None:
+        return CandidatePlan(
+            outcome="stayed", stage_after=stage, code="stay_on_previous", cite=provision.cite,
+            confidence=provision.confidence,
+            message=f"Hồ sơ ở giai đoạn “{stage_label}” tiếp tục theo {old.title} đến khi kết thúc.", **base)
+    target = tr.stage_map.get(stage, stage)
+    new_stages = {s.id: s for s in new.stages}
+    if target not in new_stages:
+        return blocked("stage_missing", f"Giai đoạn “{stage_label}” không có trong quy trình {new.version} và điều "
+                                        "khoản chuyển tiếp không chỉ định giai đoạn tương ứng.")
+    if new_stages[target].kind != "active":
+        return blocked("stage_terminal", f"Giai đoạn “{stage_label}” là giai đoạn kết thúc trong quy trình "
+                                         f"{new.version}: hồ sơ đang xử lý không thể chuyển vào đó.")
+    clocks = {c.id for c in new.clocks}
+    for row in rows:
+        if row["clock"] not in clocks:
+            label = next((c.label for c in old.clocks if c.id == row["clock"]), row["clock"])
+            return blocked("clock_missing", f"Thời hạn “{label}” (đến {row['due_on']:%d/%m/%Y}) đang tính nhưng quy "
+                                            f"trình {new.version} không có thời hạn này.")
+    changes, moved_facts = plan_deadlines(list(rows), decode_facts(cand), new, calendar)
+    mapped = target != stage
+    return CandidatePlan(
+        outcome="mapped" if mapped else "moved", stage_after=target,
+        code="stage_map" if mapped else None, cite=tr.cite, confidence=tr.confidence,
+        message=(f"Giai đoạn “{stage_label}” chuyển thành “{new_stages[target].label}”." if mapped else None),
+        deadlines=tuple(changes), moved_facts=moved_facts, **base)
+
+
+def _stage_label(rs: RuleSet, stage: str) -> str:
+    return next((s.label for s in rs.stages if s.id == stage), stage)
+
+
+def _guard_key(event: Event | None) -> Any:
+    if event is None:
+        return None
+    return [(g.rule, json.dumps(g.params, sort_keys=True, default=str), g.when) for g in event.guards]
+
+
+def events_to_check(old: RuleSet, new: RuleSet, stage_before: str, stage_after: str) -> list[tuple[Event | None, Event]]:
+    """The candidate's next steps under the new rules whose guards differ from the old ones (the others cannot
+    fail differently)."""
+    out = []
+    old_next = {e.id: e for e in old.events_from(stage_before)}
+    for ev in new.events_from(stage_after):
+        before = old_next.get(ev.id)
+        if _guard_key(before) != _guard_key(ev):
+            out.append((before, ev))
+    return out
+
+
+def warnings_for(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, old: RuleSet, new: RuleSet,
+                 on: date, calendar: WorkingCalendar) -> tuple[GuardWarning, ...]:
+    """Guards of the next steps failing under `new` and passing under `old`, on `on` (or the last step's date)."""
+    pairs = events_to_check(old, new, plan.stage_before, plan.stage_after)
+    if not pairs:
+        return ()
+    first_old = next(iter(old.events_from(plan.stage_before)), None)
+    if first_old is None:
+        return ()
+    day = max(on, cand["last_event_on"] or on)
+    now = datetime.combine(day, time(12), tzinfo=LOCAL_TZ)
+    request = TransitionRequest(cand["id"], first_old.id, day, SYSTEM)
+    try:
+        # The situation exactly as a transition (and the pages' precheck) would see it on that day.
+        _, situation, _ = _load(conn, cand, request, now, calendar, lenient=True)
+    except (InputError, StageConflict):
+        return ()
+    due = {d.clock: date.fromisoformat(d.due_after) for d in plan.deadlines}
+    after = dataclasses.replace(
+        situation, candidate=dataclasses.replace(situation.candidate, stage=plan.stage_after,
+                                                 facts={**situation.candidate.facts, **plan.moved_facts}),
+        clocks={k: ClockState(k, due.get(k, v.due_on), v.extended_days) for k, v in situation.clocks.items()})
+    found = []
+    for before, ev in pairs:
+        passed_before = set()
+        if before is not None:
+            passed_before = {(f.rule, f.code) for f in precheck(old, before.id, situation)}
+        for f in precheck(new, ev.id, after):
+            if (f.rule, f.code) not in passed_before:
+                found.append(GuardWarning(ev.id, ev.label, f.rule, f.code, f.message, f.cite, f.confidence))
+    return tuple(found)
+
+
+# --- reading in batches ---------------------------------------------------------------------------------------
+
+def in_flight_ids(conn: Connection, old: RuleSet, *, unit_id: str | None = None,
+                  only: Iterable[int] | None = None) -> list[int]:
+    """Candidates on `old` not at one of its terminal stages (within `unit_id`'s subtree, among `only`)."""
+    terminal = [s.id for s in old.stages if s.kind == "terminal"]
+    rows = conn.execute(select(CANDIDATE.c.id, CANDIDATE.c.cell_id)
+                        .where(CANDIDATE.c.ruleset_version == old.version, CANDIDATE.c.stage.not_in(terminal))
+                        .order_by(CANDIDATE.c.id)).all()
+    if unit_id is not None:
+        tree = whole_tree(conn)
+        if unit_id not in tree.units:
+            raise MigrationNotAllowed(f"no unit {unit_id!r}", f"Không có tổ chức “{unit_id}”.", "unknown_unit")
+        cells = tree.subtree_ids(unit_id)
+        rows = [r for r in rows if r.cell_id in cells]
+    wanted = set(only) if only is not None else None
+    return [r.id for r in rows if wanted is None or r.id in wanted]
+
+
+def _batch(conn: Connection, ids: Sequence[int], old: RuleSet, *, lock: bool
+           ) -> tuple[list[Mapping[str, Any]], dict[int, list[Mapping[str, Any]]]]:
+    """The candidates among `ids` still in flight on `old` (locked if asked) and their open deadlines."""
+    terminal = [s.id for s in old.stages if s.kind == "terminal"]
+    query = (select(CANDIDATE).where(CANDIDATE.c.id.in_(ids), CANDIDATE.c.ruleset_version == old.version,
+                                     CANDIDATE.c.stage.not_in(terminal)).order_by(CANDIDATE.c.id))
+    cands = list(conn.execute(query.with_for_update() if lock else query).mappings().all())
+    deadlines: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in conn.execute(select(DEADLINE).where(DEADLINE.c.candidate_id.in_([c["id"] for c in cands]),
+                                                   DEADLINE.c.status == "open").order_by(DEADLINE.c.id)).mappings():
+        deadlines[row["candidate_id"]].append(row)
+    return cands, deadlines
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def plan_migration(engine: Engine, from_version: str, to_version: str, *, unit_id: str | None = None,
+                   today: date, calendar: WorkingCalendar | None = None, only: Iterable[int] | None = None,
+                   batch: int = 1000) -> MigrationPlan:
+    """The dry run: what `apply_migration` would do to each in-flight candidate today. Stores nothing."""
+    old, new = versions(from_version, to_version)
+    notes = []
+    if today < new.effective_from:
+        notes.append(f"Quy định {new.version} có hiệu lực từ {new.effective_from:%d/%m/%Y}: chỉ áp dụng được từ ngày đó.")
+    items: list[CandidatePlan] = []
+    with reading(engine) as conn:
+        calendar = calendar or current_calendar(conn)
+        ids = in_flight_ids(conn, old, unit_id=unit_id, only=only)
+        for chunk in _chunks(ids, batch):
+            cands, deadlines = _batch(conn, chunk, old, lock=False)
+            for cand in cands:
+                items.append(_full_plan(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar))
+    if not ids:
+        notes.append(f"Không có hồ sơ nào đang xử lý theo {old.version}" + (f" trong “{unit_id}”." if unit_id else "."))
+    return MigrationPlan(old.version, new.version, unit_id, today, calendar.version, tuple(items), tuple(notes))
+
+
+def _full_plan(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str, Any]], old: RuleSet, new: RuleSet,
+               today: date, calendar: WorkingCalendar) -> CandidatePlan:
+    plan = judge(cand, rows, old, new, calendar)
+    if plan.moves:
+        warnings = warnings_for(conn, cand, plan, old, new, today, calendar)
+        if warnings:
+            plan = dataclasses.replace(plan, warnings=warnings)
+    return plan
+
+
+# --- applying -------------------------------------------------------------------------------------------------
+
+def apply_migration(engine: Engine, from_version: str, to_version: str, actor: Actor, *, unit_id: str | None = None,
+                    only: Iterable[int] | None = None, now: datetime | None = None,
+                    batch: int = BATCH) -> MigrationResult:
+    """Move every in-flight candidate of `from_version` (in `unit_id`, among `only`) as planned under its lock."""
+    now = now or datetime.now(UTC)
+    today = local_today(now)
+    old, new = versions(from_version, to_version)
+    if today < new.effective_from:
+        raise MigrationNotAllowed(
+            f"{new.version} takes effect on {new.effective_from.isoformat()}",
+            f"Quy định {new.version} có hiệu lực từ {new.effective_from:%d/%m/%Y}: chưa thể chuyển hồ sơ.", "not_in_force")
+    with reading(engine) as conn:
+        calendar = current_calendar(conn)
+        ids = in_flight_ids(conn, old, unit_id=unit_id, only=only)
+    if not ids:
+        message = (f"Không còn hồ sơ nào đang xử lý theo {old.version}"
+                   + (f" trong “{unit_id}”" if unit_id else "") + ": không có gì để chuyển.")
+        return MigrationResult(None, old.version, new.version, _totals(()), (), message)
+    with engine.begin() as conn:
+        migration_id = conn.execute(insert(MIGRATION).returning(MIGRATION.c.id), {
+            "from_version": old.version, "to_version": new.version, "actor": actor.name, "role": actor.role,
+            "applied_at": now, "calendar_version": calendar.version,
+            "summary": {"status": "running", "unit_id": unit_id, "candidates": len(ids)}}).scalar_one()
+    done: list[dict[str, Any]] = []
+    why = f"ruleset migration {migration_id}: {old.version} -> {new.version}"
+    for chunk in _chunks(ids, batch):
+        with engine.begin() as conn:
+            cands, deadlines = _batch(conn, chunk, old, lock=True)
+            for cand in cands:
+                done.append(_apply_one(conn, migration_id, cand, deadlines.get(cand["id"], []), old, new, actor, now,
+                                       today, calendar, why))
+    totals = _totals(d["outcome"] for d in done)
+    totals["gone"] = len(ids) - len(done)           # closed or moved by someone else between listing and locking
+    with engine.begin() as conn:
+        org = append_to_chain(conn, ORG_CHAIN, kind="ruleset_migration", actor=actor, reason=why,
+                              ruleset_version=new.version, now=now,
+                              payload={"migration_id": migration_id, "from_version": old.version,
+                                       "to_version": new.version, "unit_id": unit_id, "totals": totals,
+                                       "calendar_version": calendar.version})
+        conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary={
+            "status": "done", "unit_id": unit_id, "candidates": len(ids), "totals": totals, "org_event_id": org.id}))
+    message = (f"Đã chuyển {totals['moved'] + totals['mapped']} hồ sơ từ {old.version} sang {new.version} "
+               f"({totals['mapped']} đổi giai đoạn); giữ quy định cũ {totals['stayed']}, không chuyển được "
+               f"{totals['blocked']}, lỗi {totals['failed']}.")
+    return MigrationResult(migration_id, old.version, new.version, totals, tuple(done), message)
+
+
+def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], rows: list[Mapping[str, Any]],
+               old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, calendar: WorkingCalendar,
+               why: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"]}
+    savepoint = conn.begin_nested()
+    try:
+        plan = _full_plan(conn, cand, rows, old, new, today, calendar)
+        item |= {"outcome": plan.outcome, "stage_after": plan.stage_after}
+        if plan.moves:
+            item |= _move(conn, cand, plan, migration_id, old, new, actor, now, today, why)
+        else:
+            item["detail"] = {"code": plan.code, "message": plan.message, "cite": plan.cite}
+        conn.execute(insert(ITEM), item)
+        savepoint.commit()
+    except Exception as exc:  # noqa: BLE001 - one candidate failing must not undo the others; reported per candidate
+        savepoint.rollback()
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        item = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"],
+                "outcome": "failed", "stage_after": cand["stage"], "version_after": None,
+                "detail": {"code": "failed", "message": f"Lỗi khi chuyển hồ sơ: {reason}"}}
+        conn.execute(insert(ITEM), item)
+    return {"candidate_id": cand["id"], "outcome": item["outcome"], "stage_before": item["stage_before"],
+            "stage_after": item["stage_after"], "version_after": item.get("version_after"),
+            "code": item["detail"].get("code"), "message": item["detail"].get("message"),
+            "warnings": len(item["detail"].get("warnings", ()))}
+
+
+def _fact_values(cand: Mapping[str, Any], names: Iterable[str]) -> dict[str, str | None]:
+    facts = decode_facts(cand)
+    return {n: (facts[n].isoformat() if isinstance(facts.get(n), date) else facts.get(n)) for n in names}
+
+
+def _move(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, migration_id: int, old: RuleSet,
+          new: RuleSet, actor: Actor, now: datetime, today: date, why: str) -> dict[str, Any]:
+    withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
+    changes = [d.as_dict() for d in plan.deadlines]
+    facts_before = _fact_values(cand, plan.moved_facts)
+    facts_after = {k: v.isoformat() for k, v in plan.moved_facts.items()}
+    stage_map = {plan.stage_before: plan.stage_after} if plan.outcome == "mapped" else {}
+    appended = append_for_candidate(
+        conn, cand["id"], (cand["audit_seq"], cand["audit_head"]), move_head=False, kind="migration", actor=actor,
+        event="migrate_ruleset", effective_on=today, stage_before=plan.stage_before, stage_after=plan.stage_after,
+        reason=f"Chuyển từ {old.version} sang {new.version}", ruleset_version=new.version, now=now,
+        payload={"migration_id": migration_id, "from_version": old.version, "to_version": new.version,
+                 "stage_map": stage_map, "deadlines": changes, "facts": facts_after, "facts_before": facts_before,
+                 "reminders_withdrawn": withdrawn, "warnings": [w.as_dict() for w in plan.warnings],
+                 "cite": plan.cite})
+    values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
+                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
+    values |= _facts_update(cand, plan.moved_facts)
+    if conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]}).rowcount != 1:
+        raise RuntimeError(f"candidate {cand['id']} changed while locked")
+    return {"version_after": cand["version"] + 1, "audit_event_id": appended.id,
+            "detail": {"version_before": cand["version"], "deadlines": changes, "facts_before": facts_before,
+                       "facts_after": facts_after, "stage_map": stage_map, "reminders_withdrawn": withdrawn,
+                       "warnings": [w.as_dict() for w in plan.warnings], "code": plan.code, "message": plan.message}}
+
+
+def _facts_update(cand: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values writing `facts` (dates or None) onto the candidate row: promoted columns and the JSON."""
+    if not facts:
+        return {}
+    json_facts = dict(cand["facts"] or {})
+    new_json, columns = encode_facts(facts)
+    json_facts.update(new_json)
+    for name, value in facts.items():
+        if value is None and name not in PROMOTED_FACTS:
+            json_facts.pop(name, None)
+    return {"facts": json_facts, **{k: v for k, v in columns.items() if k in PROMOTED_FACTS}}
+
+
+# --- reverting ------------------------------------------------------------------------------------------------
+
+def revert_migration(engine: Engine, migration_id: int, actor: Actor, *, candidate_ids: Iterable[int] | None = None,
+                     now: datetime | None = None, batch: int = BATCH) -> RevertResult:
+    """Undo a migration for each of its moved candidates on which nothing has happened since."""
+    now = now or datetime.now(UTC)
+    with reading(engine) as conn:
+        migration = conn.execute(select(MIGRATION).where(MIGRATION.c.id == migration_id)).mappings().first()
+        if migration is None:
+            raise MigrationNotAllowed(f"no migration {migration_id}", f"Không có lần chuyển quy định số {migration_id}.",
+                                      "not_found")
+        query = select(ITEM).where(ITEM.c.migration_id == migration_id, ITEM.c.outcome.in_(MOVING),
+                                   ITEM.c.reverted_at.is_(None)).order_by(ITEM.c.candidate_id)
+        items = list(conn.execute(query).mappings().all())
+    wanted = set(candidate_ids) if candidate_ids is not None else None
+    refused: list[dict[str, Any]] = []
+    if wanted is not None:
+        known = {i["candidate_id"] for i in items}
+        refused += [{"candidate_id": c, "reason": "Hồ sơ này không được chuyển trong lần này hoặc đã được hoàn tác.",
+                     "later_event": None} for c in sorted(wanted - known)]
+        items = [i for i in items if i["candidate_id"] in wanted]
+    old_version, new_version = migration["from_version"], migration["to_version"]
+    reverted: list[int] = []
+    why = f"revert of ruleset migration {migration_id}: {new_version} -> {old_version}"
+    for chunk in _chunks(items, batch):
+        with engine.begin() as conn:
+            ids = [i["candidate_id"] for i in chunk]
+            cands = {c["id"]: c for c in conn.execute(
+                select(CANDIDATE).where(CANDIDATE.c.id.in_(ids)).with_for_update()).mappings()}
+            for item in chunk:
+                cand = cands[item["candidate_id"]]
+                if cand["version"] != item["version_after"] or cand["ruleset_version"] != new_version:
+                    refused.append(_refusal(conn, cand, item))
+                    continue
+                _revert_one(conn, cand, item, migration_id, old_version, new_version, actor, now, why)
+                reverted.append(cand["id"])
+    if reverted:
+        with engine.begin() as conn:
+            append_to_chain(conn, ORG_CHAIN, kind="ruleset_reverted", actor=actor, reason=why,
+                            ruleset_version=old_version, now=now,
+                            payload={"migration_id": migration_id, "from_version": old_version,
+                                     "to_version": new_version, "reverted": len(reverted), "refused": len(refused)})
+            summary = dict(migration["summary"] or {})
+            summary["reverted"] = int(summary.get("reverted", 0)) + len(reverted)
+            conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary=summary))
+    message = (f"Đã hoàn tác {len(reverted)} hồ sơ về {old_version}; {len(refused)} hồ sơ không hoàn tác được "
+               "(đã có bước mới sau khi chuyển).") if refused else f"Đã hoàn tác {len(reverted)} hồ sơ về {old_version}."
+    return RevertResult(migration_id, tuple(reverted), tuple(refused), message)
+
+
+def _refusal(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """Why a candidate cannot be reverted: the first event of its chain after the migration's."""
+    seq = conn.execute(select(AUDIT.c.seq).where(AUDIT.c.id == item["audit_event_id"])).scalar() or 0
+    later = conn.execute(select(AUDIT.c.id, AUDIT.c.seq, AUDIT.c.kind, AUDIT.c.event, AUDIT.c.effective_on,
+                                AUDIT.c.recorded_at, AUDIT.c.ruleset_version)
+                         .where(AUDIT.c.chain_key == candidate_chain(cand["id"]), AUDIT.c.seq > seq)
+                         .order_by(AUDIT.c.seq).limit(1)).mappings().first()
+    if later is None:
+        return {"candidate_id": cand["id"], "later_event": None,
+                "reason": f"Hồ sơ đã thay đổi sau khi chuyển (phiên bản {cand['version']}, khi chuyển {item['version_after']})."}
+    label = _event_label(later["ruleset_version"], later["kind"], later["event"])
+    when = later["effective_on"] or later["recorded_at"].date()
+    return {"candidate_id": cand["id"],
+            "later_event": {"id": later["id"], "seq": later["seq"], "kind": later["kind"], "event": later["event"],
+                            "on": when.isoformat()},
+            "reason": f"Đã có bước “{label}” ngày {when:%d/%m/%Y} sau khi chuyển quy định: không hoàn tác được."}
+
+
+def _event_label(version: str | None, kind: str, event: str | None) -> str:
+    if kind == "migration":
+        return "Chuyển sang quy định mới"
+    if kind == "migration_reverted":
+        return "Hoàn tác chuyển quy định"
+    if event and version:
+        try:
+            return get_ruleset(version).event(event).label
+        except KeyError:
+            pass
+    return event or kind
+
+
+def _revert_one(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, Any], migration_id: int,
+                old_version: str, new_version: str, actor: Actor, now: datetime, why: str) -> None:
+    detail = item["detail"] or {}
+    back = [DeadlineChange(**(_swap(d))) for d in detail.get("deadlines", ())]
+    withdrawn = store_deadline_changes(conn, back, why=why)
+    # Only date facts move (a period's end), so every stored value is an ISO date or None.
+    facts_before = {k: (date.fromisoformat(v) if isinstance(v, str) else v)
+                    for k, v in (detail.get("facts_before") or {}).items()}
+    appended = append_for_candidate(
+        conn, cand["id"], (cand["audit_seq"], cand["audit_head"]), move_head=False, kind="migration_reverted",
+        actor=actor, event="revert_ruleset_migration", effective_on=local_today(now), stage_before=cand["stage"],
+        stage_after=item["stage_before"], reason=f"Hoàn tác chuyển từ {old_version} sang {new_version}",
+        ruleset_version=old_version, now=now,
+        payload={"migration_id": migration_id, "from_version": old_version, "to_version": new_version,
+                 "restored_version": old_version, "deadlines": [d.as_dict() for d in back],
+                 "facts": detail.get("facts_before") or {}, "reminders_withdrawn": withdrawn})
+    values: dict[str, Any] = {"ruleset_version": old_version, "stage": item["stage_before"],
+                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
+    values |= _facts_update(cand, facts_before)
+    if conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]}).rowcount != 1:
+        raise RuntimeError(f"candidate {cand['id']} changed while locked")
+    conn.execute(update(ITEM).where(ITEM.c.id == item["id"]).values(reverted_at=now, revert_event_id=appended.id))
+
+
+def _swap(change: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in change.items() if k in {f.name for f in dataclasses.fields(DeadlineChange)}}
+    for name in ("starts", "due", "status", "ruleset", "calendar"):
+        out[f"{name}_before"], out[f"{name}_after"] = change[f"{name}_after"], change[f"{name}_before"]
+    return out
+
+
+# --- listing --------------------------------------------------------------------------------------------------
+
+def list_migrations(engine: Engine) -> list[dict[str, Any]]:
+    with reading(engine) as conn:
+        rows = conn.execute(select(MIGRATION).order_by(MIGRATION.c.id.desc())).mappings().all()
+        return [dict(r) for r in rows]
+
+
+def migration_detail(engine: Engine, migration_id: int) -> dict[str, Any] | None:
+    with reading(engine) as conn:
+        row = conn.execute(select(MIGRATION).where(MIGRATION.c.id == migration_id)).mappings().first()
+        if row is None:
+            return None
+        items = conn.execute(select(ITEM).where(ITEM.c.migration_id == migration_id)
+                             .order_by(ITEM.c.candidate_id)).mappings().all()
+        return dict(row) | {"items": [dict(i) for i in items]}
