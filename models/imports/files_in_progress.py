@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, select
 
 from models.actors import Actor
-from models.audit.trail import append_to_chain
+from models.audit.trail import append_for_candidate, append_to_chain
 from models.calendar.working_days import WorkingCalendar
 from models.calendar_in_force import current_calendar
 from models.imports.candidates import CandidateIn, insert_candidates
@@ -64,7 +64,7 @@ class StepError(RowError):
     cite: str = ""
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.rule_id}" + (f" ({self.cite})" if self.cite else "")
+        return f"line {self.line}: {self.field}: {self.rule} [{self.rule_id}; {self.cite}]"
 
     def as_dict(self) -> dict[str, Any]:
         return super().as_dict() | {"rule_id": self.rule_id, "cite": self.cite}
@@ -570,3 +570,34 @@ def _accepted_failures(conn: Connection, cid: int) -> list[dict[str, Any]]:
 
 def import_files_from_path(engine: Engine, path: Path, actor: Actor, **kwargs: Any) -> ImportReport:
     return import_files(engine, path.read_bytes(), path.name, actor, **kwargs)
+
+
+class NotUnverified(ValueError):
+    pass
+
+
+def verify_imported(engine: Engine, candidate_id: int, actor: Actor, reason: str, *, now: datetime | None = None) -> int:
+    """Clear the "imported, not verified" flag once the paper file has been checked; audited on the candidate's chain."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValueError("a reason is required")
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        cand = conn.execute(select(CANDIDATE).where(CANDIDATE.c.id == candidate_id).with_for_update()).mappings().first()
+        if cand is None:
+            raise LookupError(f"no candidate with id {candidate_id}")
+        if not cand["imported_unverified"]:
+            raise NotUnverified(f"candidate {candidate_id} is not marked imported-unverified")
+        appended = append_for_candidate(
+            conn, candidate_id, (cand["audit_seq"], cand["audit_head"]), kind="import_verified", actor=actor,
+            stage_before=cand["stage"], stage_after=cand["stage"], reason=reason, ruleset_version=cand["ruleset_version"],
+            payload={"batch": cand["import_batch_id"]}, now=now)
+        conn.execute(CANDIDATE.update().where(CANDIDATE.c.id == candidate_id).values(imported_unverified=False))
+    return appended.id
+
+
+def batches(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest import batches (for the admin page and the CLI)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(BATCH).order_by(BATCH.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
