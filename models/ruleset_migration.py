@@ -393,6 +393,14 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
                                        today, calendar, why))
     totals = _totals(d["outcome"] for d in done)
     totals["gone"] = len(ids) - len(done)           # closed or moved by someone else between listing and locking
+    if not any(totals[o] for o in (*MOVING, "failed")):
+        # Only files that stay or are blocked (e.g. applied again): nothing happened, so nothing is recorded.
+        with engine.begin() as conn:
+            conn.execute(ITEM.delete().where(ITEM.c.migration_id == migration_id))
+            conn.execute(MIGRATION.delete().where(MIGRATION.c.id == migration_id))
+        message = (f"Không có hồ sơ nào được chuyển sang {new.version}: giữ quy định cũ {totals['stayed']}, "
+                   f"không chuyển được {totals['blocked']}.")
+        return MigrationResult(None, old.version, new.version, totals, tuple(done), message)
     with engine.begin() as conn:
         org = append_to_chain(conn, ORG_CHAIN, kind="ruleset_migration", actor=actor, reason=why,
                               ruleset_version=new.version, now=now,

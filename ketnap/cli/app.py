@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from ketnap.cli import accounts, calendar_cli, courses, documents, imports_cli, notifications, orchestration, reports, views
+from ketnap.cli import (
+    accounts,
+    calendar_cli,
+    courses,
+    documents,
+    imports_cli,
+    notifications,
+    orchestration,
+    reports,
+    rule_changes,
+    views,
+)
 from ketnap.cli.app_common import As, Json, Role, safe_url
 from ketnap.cli.output import EXIT_REFUSED, emit, fail, handled, to_json
 from ketnap.context import cli_actor, engine
@@ -44,6 +55,7 @@ courses.register(app)
 imports_cli.register(app)
 reports.register(app)
 calendar_cli.register(calendar_app)
+rule_changes.register(procedure_app)
 
 
 
