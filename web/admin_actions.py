@@ -57,3 +57,23 @@ def import_organisation(caller: Caller, filename: str, content: bytes) -> dict[s
     data = summary.as_dict()
     return data | {"units": data["units_created"] + data["units_updated"],
                    "members": data["members_created"] + data["members_updated"]}
+
+
+def import_files_in_progress(caller: Caller, filename: str, content: bytes, *, authority: str, mode: str,
+                             dry_run: bool) -> Any:
+    """Files already in progress on paper, from an uploaded XLSX or CSV: all or nothing (models/imports/files_in_progress.py)."""
+    from models.imports.files_in_progress import MODES, import_files
+
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise bad_field("file", "unknown_format", "Tệp phải là .xlsx hoặc .csv (dùng mẫu tải về).",
+                        "the file must be XLSX or CSV")
+    if len(content) > MAX_IMPORT_BYTES:
+        raise bad_field("file", "too_large", "Tệp không quá 5 MB.", "at most 5 MB")
+    if mode not in MODES:
+        raise bad_field("mode", "invalid", "Chọn cách xử lý dòng sai quy định.", f"mode must be one of {MODES}")
+    if not authority.strip():
+        raise bad_field("authority", "required", "Cần ghi căn cứ nhập hồ sơ (văn bản, người cho phép).", "authority is required")
+    safe_name = "".join(ch for ch in Path(filename).name if ch.isalnum() or ch in "._-")[:80] or f"import{suffix}"
+    return import_files(context.engine(), content, safe_name, caller.principal.actor("admin"), authority=authority,
+                        mode=mode, dry_run=dry_run, now=context.now())

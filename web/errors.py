@@ -114,6 +114,8 @@ def from_domain(exc: Exception) -> ApiError | None:
     if isinstance(exc, ImportRejected):
         return ApiError(422, "import_rejected", f"Tệp có {len(exc.errors)} lỗi; chưa nhập gì.",
                         f"{exc.source}: {len(exc.errors)} problem(s); nothing was imported",
-                        [FieldProblem(f"line {e.line}: {e.field}", "invalid", f"Dòng {e.line}, “{e.field}”: {e.rule}",
+                        [FieldProblem(f"line {e.line}: {e.field}", getattr(e, "rule_id", "") or "invalid",
+                                      f"Dòng {e.line}, “{e.field}”: {e.rule}"
+                                      + (f" ({e.cite})" if getattr(e, "cite", "") else ""),
                                       f"line {e.line}: {e.field}: {e.rule}") for e in exc.errors])
     return None

@@ -146,6 +146,8 @@ API: dict[tuple[str, str], Case] = {
                                                                     body=lambda e, u: {"password": "dat-lai-mat-khau-9"}),
     ("POST", "/api/v1/admin/accounts/{account_id}/sessions/close"): Case(statuses(403, anonymous=401, admin=200)),
     ("POST", "/api/v1/admin/organisation/import"): Case(statuses(403, anonymous=401, admin=200), files=True),
+    # an organisation file is not a sheet of files in progress: the admin reaches the handler (422), nobody else does
+    ("POST", "/api/v1/admin/imports/files"): Case(statuses(403, anonymous=401, admin=422), files=True),
     ("GET", "/api/v1/admin/calendar/corrections"): Case(statuses(403, anonymous=401, admin=200)),
     ("GET", "/api/v1/admin/calendar/corrections/{correction_id}"): Case(statuses(403, anonymous=401, admin=404)),
     ("POST", "/api/v1/admin/calendar/corrections"): Case(statuses(403, anonymous=401, admin=200), body=lambda e, u: {
@@ -290,6 +292,11 @@ PAGES: dict[tuple[str, str], PageCase] = {
                                                                 form={"password": "dat-lai-mat-khau-9"}),
     ("POST", "/admin/accounts/{account_id}/logout-everywhere"): PageCase(statuses(403, anonymous=303, admin=200), form={}),
     ("POST", "/admin/import"): PageCase(statuses(403, anonymous=303, admin=200), form={}, files=True),
+    ("GET", "/admin/imports"): PageCase(statuses(403, anonymous=303, admin=200)),
+    ("POST", "/admin/imports"): PageCase(statuses(403, anonymous=303, admin=422), form={"authority": "Kiểm thử quyền"},
+                                         files=True),
+    ("GET", "/admin/imports/template.xlsx"): PageCase(statuses(403, anonymous=303, admin=200)),
+    ("GET", "/admin/imports/template.csv"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("GET", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("POST", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200), form={
         "year": "2027", "source": "Thông báo (kiểm thử quyền)", "days_off": "11/02/2027 Tết Nguyên đán",

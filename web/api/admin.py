@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Form, UploadFile
 from pydantic import Field
 
 from ketnap import context
@@ -101,3 +101,15 @@ def import_organisation(file: UploadFile, caller: ApiCaller) -> dict[str, Any]:
     _admin(caller)
     content = file.file.read(admin_actions.MAX_IMPORT_BYTES + 1)
     return admin_actions.import_organisation(caller, file.filename or "import.yaml", content)
+
+
+@router.post("/imports/files", responses=errors(401, 403, 413, 422))
+def import_files_in_progress(file: UploadFile, caller: ApiCaller, authority: Annotated[str, Form()] = "",
+                             mode: Annotated[str, Form()] = "refuse", dry_run: Annotated[bool, Form()] = True) -> dict[str, Any]:
+    """Files already in progress on paper, from XLSX or CSV (the template's Vietnamese headers): all or nothing;
+    a dry run (the default) reports per line the stage, rule set, deadlines and unverified rules it would create."""
+    _admin(caller)
+    content = file.file.read(admin_actions.MAX_IMPORT_BYTES + 1)
+    report = admin_actions.import_files_in_progress(caller, file.filename or "import.xlsx", content, authority=authority,
+                                                    mode=mode, dry_run=dry_run)
+    return dict(report.as_dict())

@@ -10,6 +10,7 @@ from web.pages import (
     cells,
     compliance,
     history,
+    imports,
     register,
     sponsors,
     statistics,
@@ -17,5 +18,6 @@ from web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, calendar_admin, admin):
+for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, calendar_admin,
+               imports, admin):
     router.include_router(module.router)
