@@ -158,7 +158,7 @@ API: dict[tuple[str, str], Case] = {
 def fill(path: str, engine: Engine, token_id: int | None) -> str:
     values = {"candidate_id": CANDIDATE, "cell_id": CELL, "unit_id": UNIT, "token_id": token_id or 999_999,
               "account_id": _account_id(engine, HELPER_PC03), "grant_id": _grant_id(engine, HELPER_PC03),
-              "correction_id": 1}
+              "correction_id": 1, "migration_id": 1}
     if "{document_id}" in path:
         values["document_id"] = _document_id(engine)
     if "{token}" in path:
@@ -303,6 +303,16 @@ PAGES: dict[tuple[str, str], PageCase] = {
         "action": "preview"}),
     # the demo holds no correction: the admin reaches the handler (404), everybody else is turned away first
     ("GET", "/admin/calendar/{correction_id}"): PageCase(statuses(403, anonymous=303, admin=404)),
+    ("GET", "/admin/rulesets"): PageCase(statuses(403, anonymous=303, admin=200)),
+    # without a choice of versions the admin is asked for one (422); nobody else reaches the handler
+    ("GET", "/admin/rulesets/dry-run"): PageCase(statuses(403, anonymous=303, admin=422)),
+    # the demo has no file on qd24-2021: nothing moves, the admin is told so
+    ("POST", "/admin/rulesets/migrations"): PageCase(statuses(403, anonymous=303, admin=200),
+                                                     form={"from_version": "qd24-2021", "to_version": "qd294-2025"}),
+    # the demo holds no migration: the admin reaches the handler (404)
+    ("GET", "/admin/rulesets/migrations/{migration_id}"): PageCase(statuses(403, anonymous=303, admin=404)),
+    ("POST", "/admin/rulesets/migrations/{migration_id}/revert"): PageCase(statuses(403, anonymous=303, admin=404),
+                                                                          form={"scope": "all"}),
 }
 
 

@@ -12,6 +12,7 @@ from web.pages import (
     history,
     imports,
     register,
+    rulesets_admin,
     sponsors,
     statistics,
     units,
@@ -19,5 +20,5 @@ from web.pages import (
 
 router = APIRouter(include_in_schema=False)
 for module in (account, cells, candidates, history, sponsors, units, compliance, statistics, register, calendar_admin,
-               imports, admin):
+               imports, rulesets_admin, admin):
     router.include_router(module.router)

@@ -1,0 +1,73 @@
+"""The admin's rule-set page: versions and provisions, dry run, apply, revert (the real app, demo data)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models.tables import Candidate, RulesetMigration
+from tests.changes.rulesets import NEW, OLD, rulesets_dir, third_ruleset
+from tests.web.conftest import ADMIN_USER, ORG_DEPARTMENT, csrf_of, session_for
+
+__all__ = ["rulesets_dir", "third_ruleset"]
+CAND = Candidate.__table__
+
+
+def _in_flight(engine) -> dict[int, tuple[str, str]]:
+    with engine.connect() as conn:
+        return {r.id: (r.stage, r.ruleset_version) for r in conn.execute(
+            select(CAND.c.id, CAND.c.stage, CAND.c.ruleset_version).where(CAND.c.closed_on.is_(None)))}
+
+
+def test_the_admin_previews_applies_and_reverts_a_migration(client, demo, third_ruleset):
+    session_for(client, demo, ADMIN_USER)
+    home = client.get("/admin/rulesets")
+    assert home.status_code == 200
+    assert NEW in home.text and "01/09/2026" in home.text and "Chờ tổ chức lễ kết nạp" in home.text  # the provision
+    before = _in_flight(demo)
+    preview = client.get("/admin/rulesets/dry-run", params={"from_version": OLD, "to_version": NEW, "unit_id": ""})
+    assert preview.status_code == 200, preview.text[:500]
+    shown = {int(m) for m in re.findall(r'<tr data-candidate="(\d+)">', preview.text)}
+    assert shown == {cid for cid, (_, version) in before.items() if version == OLD}
+    assert "Áp dụng" in preview.text
+    with demo.connect() as conn:
+        names = [r.full_name for r in conn.execute(select(CAND.c.full_name))]
+    assert not any(name in preview.text for name in names)                # ids and cells only: no personal file
+    assert _in_flight(demo) == before                                       # a dry run writes nothing
+
+    csrf = csrf_of(preview.text)
+    applied = client.post("/admin/rulesets/migrations", data={"csrf_token": csrf, "from_version": OLD, "to_version": NEW,
+                                                               "unit_id": ""}, headers={"Origin": "http://testserver"})
+    assert applied.status_code == 200, applied.text[:500]
+    assert f"sang {NEW}" in applied.text
+    after = _in_flight(demo)
+    moved = [cid for cid, (_, version) in after.items() if version == NEW]
+    assert moved and all(before[cid][1] == OLD for cid in moved)
+    assert all(after[cid] == before[cid] for cid in after if after[cid][0] == "awaiting_ceremony")
+    with demo.connect() as conn:
+        (migration_id,) = conn.execute(select(RulesetMigration.__table__.c.id)).scalars().all()
+
+    one = moved[0]
+    reverted = client.post(f"/admin/rulesets/migrations/{migration_id}/revert",
+                           data={"csrf_token": csrf_of(applied.text), "candidate": str(one), "scope": "selected"},
+                           headers={"Origin": "http://testserver"})
+    assert reverted.status_code == 200 and "Đã hoàn tác 1 hồ sơ" in reverted.text
+    assert _in_flight(demo)[one] == before[one]
+    detail = client.get(f"/admin/rulesets/migrations/{migration_id}")
+    assert detail.status_code == 200 and "đã hoàn tác" in detail.text
+
+
+def test_a_migration_the_versions_do_not_allow_is_explained(client, demo, third_ruleset):
+    session_for(client, demo, ADMIN_USER)
+    page = client.get("/admin/rulesets/dry-run", params={"from_version": "qd24-2021", "to_version": NEW})
+    assert page.status_code == 422 and "không thay thế qd24-2021" in page.text
+
+
+def test_the_organisation_department_cannot_migrate(client, demo, third_ruleset):
+    session_for(client, demo, ORG_DEPARTMENT)
+    csrf = csrf_of(client.get("/account").text)
+    refused = client.post("/admin/rulesets/migrations", data={"csrf_token": csrf, "from_version": OLD, "to_version": NEW},
+                          headers={"Origin": "http://testserver"})
+    assert refused.status_code == 403
+    assert all(version == OLD for _, version in _in_flight(demo).values() if version != "qd24-2021")
