@@ -30,7 +30,7 @@ def cell_board(engine: Engine, cell_id: str, today: date, calendar: WorkingCalen
         parent = conn.execute(select(UNIT.c.name).where(UNIT.c.id == cell["parent_id"])).scalar()
         candidates = [dict(r) for r in conn.execute(
             select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.stage, CANDIDATE.c.ruleset_version,
-                   CANDIDATE.c.version, CANDIDATE.c.last_event_on)
+                   CANDIDATE.c.version, CANDIDATE.c.last_event_on, CANDIDATE.c.imported_unverified)
             .where(CANDIDATE.c.cell_id == cell_id, CANDIDATE.c.closed_on.is_(None))).mappings()]
         names = {c["id"]: c["full_name"] for c in candidates}
         deadlines = [dict(r) for r in conn.execute(
@@ -44,7 +44,8 @@ def cell_board(engine: Engine, cell_id: str, today: date, calendar: WorkingCalen
         group = stages.setdefault(stage.id, {"stage": stage.id, "letter": stage.letter, "label": stage.label,
                                               "order": order, "candidates": []})
         group["candidates"].append({"id": c["id"], "full_name": c["full_name"], "version": c["version"],
-                                    "last_event_on": c["last_event_on"]})
+                                    "last_event_on": c["last_event_on"],
+                                    "imported_unverified": bool(c["imported_unverified"])})
     upcoming, overdue = [], []
     for d in deadlines:
         rs = get_ruleset(d["ruleset_version"])

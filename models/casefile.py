@@ -22,6 +22,9 @@ from models.procedure.loader import get_ruleset
 from models.snapshot import CANDIDATE, DEADLINE, MEMBER, SPONSOR, UNIT, decode_facts, unit_path
 from models.transitions import CandidateNotFound, local_today
 
+# Shown wherever a file imported from paper with a step that broke a rule appears (models/imports/files_in_progress.py).
+UNVERIFIED_LABEL = "Đã nhập từ hồ sơ giấy – chưa xác minh"
+
 
 def append_for_candidate_locked(engine: Engine, candidate_id: int, *, kind: str, actor: Actor,
                                 payload: dict[str, Any], now: datetime, **fields: Any) -> int:
@@ -92,6 +95,10 @@ def casefile(engine: Engine, candidate_id: int, *, today: date, calendar: Workin
         "ruleset": {"version": rs.version, "title": rs.title},
         "stage": {"id": stage.id, "letter": stage.letter, "label": stage.label, "kind": stage.kind},
         "version": cand["version"],
+        # a file imported from paper: which batch, and whether a step broke a rule and is still not verified
+        "imported": {"batch_id": cand["import_batch_id"], "unverified": bool(cand["imported_unverified"]),
+                     "label": UNVERIFIED_LABEL if cand["imported_unverified"] else None}
+        if cand["import_batch_id"] is not None else None,
         "facts": decode_facts(cand),
         "sponsors": [
             {"kind": s["kind"], "role": s["role"], "member": s["full_name"], "member_code": s["code"],

@@ -72,6 +72,8 @@ CELL_ACTORS = frozenset({"cell", "cell_committee", "candidate", "helper", "syste
 # --- the report --------------------------------------------------------------------------------------
 
 
+IMPORTED_STEP = '%"before_ketnap":true%'           # an imported step's payload (canonical JSON, models/transitions.py)
+
 @dataclass(frozen=True)
 class Body:
     """The committee (or cell) that must act: its unit and how it is named."""
@@ -129,6 +131,17 @@ class MissingForm:
     form_id: str
     form_title: str
     note: str | None
+
+
+@dataclass(frozen=True)
+class UnverifiedImport:
+    """A file imported from paper although a step broke a rule ("đã nhập, chưa xác minh")."""
+
+    cell_name: str
+    candidate_id: int
+    full_name: str
+    stage_label: str
+    batch_id: int | None
 
 
 @dataclass(frozen=True)
@@ -202,6 +215,7 @@ class ComplianceReport:
     overrides_note: str = NO_OVERRIDES
     calendar_version: str = ""
     overrides: list[Any] = field(default_factory=list)          # always empty: there is no override path
+    unverified: list[UnverifiedImport] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return _jsonable({f.name: getattr(self, f.name) for f in fields(self)})
@@ -249,6 +263,10 @@ class ComplianceReport:
              ["Cấp ủy / chi bộ", "Hồ sơ", "Họ và tên", "Chi bộ", "Bước", "Ngày", "Số quyết định"],
              [[r.committee.name, str(r.candidate_id), r.full_name, r.cell_name, r.event_label, d(r.effective_on),
                r.decision_number or "—"] for r in self.removals]),
+            ("Đã nhập từ hồ sơ giấy – chưa xác minh",
+             ["Chi bộ", "Hồ sơ", "Họ và tên", "Giai đoạn", "Lô nhập"],
+             [[u.cell_name, str(u.candidate_id), u.full_name, u.stage_label, str(u.batch_id or "—")]
+              for u in self.unverified]),
         ]
 
 
@@ -383,6 +401,7 @@ def compliance_report(engine: Engine, root_unit_id: str, start: date, end: date,
         readmissions = q.readmissions()
         removals = q.removals()
         suspects = q.missing_form_suspects()
+        unverified = q.unverified_imports()
     missing = _missing_forms(engine, suspects)
     root = tree.units[root_unit_id]
     return ComplianceReport(
@@ -390,7 +409,7 @@ def compliance_report(engine: Engine, root_unit_id: str, start: date, end: date,
         at_risk_working_days=at_risk_working_days, late_entry_working_days=late_entry_working_days,
         committees=_totals(missed, at_risk, refusals), missed=missed, at_risk=at_risk, late_entries=late,
         missing_forms=missing, refusals=refusals, readmissions=readmissions, removals=removals,
-        calendar_version=calendar.version,
+        calendar_version=calendar.version, unverified=unverified,
     )
 
 
@@ -488,9 +507,21 @@ class _Queries:
                            AUDIT.c.effective_on <= self.end, *where))
         return self._rows(build)
 
+    def unverified_imports(self) -> list[UnverifiedImport]:
+        """Files imported from paper with a step that broke a rule, still not verified (whatever the period)."""
+        def build(chunk: list[str]) -> Any:
+            return (select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.cell_id, CANDIDATE.c.stage,
+                           CANDIDATE.c.ruleset_version, CANDIDATE.c.import_batch_id)
+                    .where(CANDIDATE.c.cell_id.in_(chunk), CANDIDATE.c.imported_unverified.is_(True)))
+        out = [UnverifiedImport(self._cell_name(r.cell_id), r.id, r.full_name,
+                                get_ruleset(r.ruleset_version).stage(r.stage).label, r.import_batch_id)
+               for r in self._rows(build)]
+        return sorted(out, key=lambda u: (name_sort_key(u.cell_name), name_sort_key(u.full_name), u.candidate_id))
+
     def late_entries(self, working_days: int) -> list[LateEntry]:
         out = []
-        for r in self._events(AUDIT.c.kind == "transition"):
+        # Steps imported from paper files are entered late by nature: they are not late entries.
+        for r in self._events(AUDIT.c.kind == "transition", AUDIT.c.payload.not_like(IMPORTED_STEP)):
             recorded = _local_day(r.recorded_at)
             if (recorded - r.effective_on).days <= working_days:       # N working days span at least N days
                 continue
@@ -641,12 +672,14 @@ def _missing_forms(engine: Engine, suspects: list[int]) -> list[MissingForm]:
         rs = get_ruleset(data["ruleset"]["version"])
         due = _forms_due(rs, data["stage"])
         with reading(engine) as conn:
-            departures = [(r.stage_before, r.stage_after, r.event) for r in conn.execute(
-                select(AUDIT.c.stage_before, AUDIT.c.stage_after, AUDIT.c.event)
+            rows = conn.execute(
+                select(AUDIT.c.stage_before, AUDIT.c.stage_after, AUDIT.c.event, AUDIT.c.payload)
                 .where(AUDIT.c.candidate_id == cid, AUDIT.c.kind == "transition",
                        AUDIT.c.stage_after != AUDIT.c.stage_before)
-                .order_by(AUDIT.c.seq))]
-        skipped = _skipped_stages(rs, departures)
+                .order_by(AUDIT.c.seq)).all()
+        departures = [(r.stage_before, r.stage_after, r.event) for r in rows]
+        # Stages left before ketnap (an imported file): their forms exist on paper, none is missing here.
+        skipped = _skipped_stages(rs, departures) | {r.stage_before for r in rows if '"before_ketnap":true' in r.payload}
         where = _stage_of_form(rs)
         cell = data["org"]["cell"]
         for item in checklist(data, stored_documents(engine, cid)):

@@ -30,7 +30,7 @@ from models.audit.chain import HASHED_FIELDS, Break, verify_chains
 from models.audit.trail import candidate_chain
 from models.calendar.working_days import WorkingCalendar
 from models.calendar_in_force import current_calendar
-from models.casefile import KIND_LABELS
+from models.casefile import KIND_LABELS, UNVERIFIED_LABEL
 from models.procedure.loader import get_ruleset
 from models.snapshot import CANDIDATE, DEADLINE, MEMBER, UNIT
 from models.tables import AuditEvent, Document, Notification, Recipient, SponsorNote
@@ -108,7 +108,7 @@ def candidate_history(engine: Engine, candidate_id: int, *, reader_role: str, to
         cand = conn.execute(
             select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.cell_id, CANDIDATE.c.stage,
                    CANDIDATE.c.ruleset_version, CANDIDATE.c.audit_seq, CANDIDATE.c.audit_head,
-                   UNIT.c.name.label("cell_name"))
+                   CANDIDATE.c.import_batch_id, CANDIDATE.c.imported_unverified, UNIT.c.name.label("cell_name"))
             .select_from(CANDIDATE.outerjoin(UNIT, UNIT.c.id == CANDIDATE.c.cell_id))
             .where(CANDIDATE.c.id == candidate_id)).first()
         if cand is None:
@@ -151,7 +151,9 @@ def candidate_history(engine: Engine, candidate_id: int, *, reader_role: str, to
     return {
         "candidate": {"id": cand.id, "full_name": cand.full_name, "cell_id": cand.cell_id, "cell": cand.cell_name,
                       "stage": cand.stage, "stage_label": _stage_label(rs, cand.stage),
-                      "ruleset_version": cand.ruleset_version},
+                      "ruleset_version": cand.ruleset_version, "import_batch_id": cand.import_batch_id,
+                      "imported_unverified": bool(cand.imported_unverified),
+                      "unverified_label": UNVERIFIED_LABEL if cand.imported_unverified else None},
         "reader_role": reader_role,
         "as_of": today,
         "verification": _verification(verification.events, broken, chain, rs, cand.audit_seq),
@@ -224,7 +226,8 @@ def _event(m: Any, candidate_rs: Any) -> dict[str, Any]:
         else _ruleset(m["ruleset_version"]) or candidate_rs
     payload = _json(m["payload"])
     payload = payload if isinstance(payload, dict) else {}
-    failures = payload.get("failures") or []
+    imported = payload.get("imported") if isinstance(payload.get("imported"), dict) else None
+    failures = payload.get("failures") or (imported or {}).get("failures") or []
     docs = _json(m["documents"])
     return {
         "id": m["id"], "seq": m["seq"], "kind": m["kind"], "event": m["event"],
@@ -238,7 +241,16 @@ def _event(m: Any, candidate_rs: Any) -> dict[str, Any]:
         "failures": [f.get("message", "") for f in failures if isinstance(f, dict)],
         "purpose": payload.get("purpose") if m["kind"] == "read" else None,
         "flow_run": None,
+        "imported": _imported_note(imported, m["actor"]),
     }
+
+
+def _imported_note(imported: dict[str, Any] | None, actor: str) -> str | None:
+    """A step replayed from a paper file: it happened before ketnap, on someone's authority, entered by an admin."""
+    if not imported or not imported.get("before_ketnap"):
+        return None
+    note = f"Trước khi dùng ketnap; theo {imported.get('authority') or '—'}; {actor} nhập (lô {imported.get('batch')})"
+    return note + ("; chưa xác minh" if imported.get("failures") else "")
 
 
 def _read(e: dict[str, Any]) -> dict[str, Any]:
@@ -400,7 +412,8 @@ def rows(history: dict[str, Any]) -> list[dict[str, str]]:
         if e["stage_before"] != e["stage_after"] and e["stage_after"]:
             stages = f"{e['stage_before_label'] or '—'} → {e['stage_after_label']}"
         docs = e["documents"] and f"{len(e['documents'])} văn bản"
-        details = "; ".join(x for x in [stages, e["reason"] and f"Lý do: {e['reason']}", docs, *e["failures"]] if x)
+        reason = e["reason"] and not e["imported"] and f"Lý do: {e['reason']}"
+        details = "; ".join(x for x in [e["imported"], stages, reason, docs, *e["failures"]] if x)
         add("event", e, on=local_date(e["effective_on"]), recorded_at=local_time(e["recorded_at"]), what=e["label"],
             who=e["actor"], role=e["role_label"], status="chuỗi hỏng" if e["broken"] else "", details=details,
             flow_run=run_text(e.get("flow_run"), e["flow_run_id"]), hash=e["hash"])

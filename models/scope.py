@@ -107,7 +107,8 @@ def candidates_in_scope(engine: Engine, principal: Principal, *, cell_id: str | 
         for start in range(0, len(cells), 500):
             stmt = select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.cell_id, CANDIDATE.c.stage,
                           CANDIDATE.c.ruleset_version, CANDIDATE.c.version, CANDIDATE.c.last_event_on,
-                          CANDIDATE.c.birth_date, CANDIDATE.c.closed_on).where(CANDIDATE.c.cell_id.in_(cells[start:start + 500]))
+                          CANDIDATE.c.birth_date, CANDIDATE.c.closed_on, CANDIDATE.c.imported_unverified,
+                          ).where(CANDIDATE.c.cell_id.in_(cells[start:start + 500]))
             if stage:
                 stmt = stmt.where(CANDIDATE.c.stage == stage)
             if not include_closed:

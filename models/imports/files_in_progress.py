@@ -52,7 +52,6 @@ CANDIDATE = Candidate.__table__
 BATCH = ImportBatch.__table__
 DEADLINE = Deadline.__table__
 MODES = ("refuse", "unverified")
-UNVERIFIED_LABEL = "Đã nhập từ hồ sơ giấy – chưa xác minh"
 MAX_ROWS = 5000
 
 

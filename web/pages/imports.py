@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ketnap import context
-from models.imports.files_in_progress import UNVERIFIED_LABEL, batches
+from models.casefile import UNVERIFIED_LABEL
+from models.imports.files_in_progress import batches
 from models.imports.files_template import template_csv, template_xlsx
 from models.procedure.loader import all_rulesets
 from web import admin_actions
