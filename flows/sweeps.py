@@ -65,9 +65,15 @@ def deadline_sweep_without_prefect(as_of: str | None = None) -> dict[str, int]:
 
 
 def _findings(engine: Any, today: date) -> dict[str, int]:
+    from models.actors import Actor
+    from models.calendar_corrections import reconcile
+
+    # first: deadlines a step opened under the calendar a correction replaced meanwhile (see calendar_corrections)
+    reconciled = reconcile(engine, Actor("system:deadline-sweep", "system"), now=clock())
     flagged = flag_overdue_deadlines(engine, today, now=clock())
     expiring = certificates_expiring(engine, today, now=clock())
     return {"overdue_flagged": len(flagged), "certificates_expiring": len(expiring),
+            "deadlines_recomputed": len(reconciled.changes),
             **_deadline_notices(engine, today, [f.key for f in flagged])}
 
 

@@ -165,6 +165,10 @@ def _correct(conn: Connection, correction: YearCorrections, actor: Actor, now: d
     why = f"calendar {correction.year} revision {revision}: {correction.source}"
     if changed:
         _recompute(conn, report, changed[0], changed[-1], after, actor, now, why)
+    # Every other open deadline was checked and did not move: it now holds under the corrected calendar too.
+    # A deadline opened concurrently under the previous calendar keeps its old stamp: `reconcile` finds it.
+    conn.execute(DEADLINE.update().where(DEADLINE.c.status == "open", DEADLINE.c.calendar_version == before.version)
+                 .values(calendar_version=after.version))
     report.correction_id = conn.execute(CORRECTION.insert().values(
         year=correction.year, revision=revision, source=correction.source,
         days_off={d.isoformat(): n for d, n in sorted(correction.days_off.items())},
@@ -207,6 +211,31 @@ def _recompute(conn: Connection, report: CorrectionReport, first: date, last: da
                                     DEADLINE.c.status != "cancelled"))
         .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)
     ).mappings().all()
+    _recompute_rows(conn, report, rows, calendar, actor, now, why)
+
+
+def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> CorrectionReport:
+    """Open deadlines computed under another calendar than the one in force (a step that raced a correction):
+    recompute them like a correction would, audited; the unchanged ones are stamped with the calendar in force.
+    Run by the daily deadline sweep."""
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        calendar = current_calendar(conn)
+        report = CorrectionReport(0, 0, "reconcile", "", calendar.version)
+        rows = conn.execute(select(DEADLINE).where(DEADLINE.c.status == "open",
+                                                   DEADLINE.c.calendar_version != calendar.version)
+                            .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)).mappings().all()
+        if rows:
+            _recompute_rows(conn, report, rows, calendar, actor, now,
+                            f"deadline computed under an earlier calendar; now {calendar.version}")
+            conn.execute(DEADLINE.update().where(DEADLINE.c.status == "open",
+                                                 DEADLINE.c.calendar_version != calendar.version)
+                         .values(calendar_version=calendar.version))
+    return report
+
+
+def _recompute_rows(conn: Connection, report: CorrectionReport, rows: Any, calendar: WorkingCalendar, actor: Actor,
+                    now: datetime, why: str) -> None:
     by_candidate: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         by_candidate[r["candidate_id"]].append(r)

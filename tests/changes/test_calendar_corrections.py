@@ -78,7 +78,8 @@ def test_a_corrected_tet_moves_the_deadlines_counted_across_it_and_only_those(or
     assert new_due != old_due
     assert _deadline(org, across)["due_on"] == new_due
     assert _deadline(org, across)["calendar_version"] == report.calendar_after
-    assert _deadline(org, after) == untouched_before
+    # checked and unchanged: only stamped with the calendar it now holds under
+    assert _deadline(org, after) == {**untouched_before, "calendar_version": report.calendar_after}
     assert [(c["candidate_id"], c["clock"], c["due_before"], c["due_after"]) for c in report.changes] == [
         (across, "admission_decision", old_due.isoformat(), new_due.isoformat())]
     assert sorted(d["date"] for d in report.days_now_off) == ["2027-02-03", "2027-02-11"]
@@ -198,3 +199,42 @@ def test_a_revision_not_above_the_one_in_force_is_refused_and_nothing_is_written
         correct_calendar(org, _correction(revision=1), ADMIN, now=AT)
     assert caught.value.problems[0].field == "revision"
     assert _count(org, CalendarCorrection.__table__) == 0 and _deadline(org, cid)["due_on"] == due
+
+
+def test_a_step_that_raced_the_correction_is_reconciled_by_the_next_sweep(org):
+    """A transition that read the calendar just before a correction committed opens its deadline under the old
+    calendar; the correction cannot see it. The daily sweep's reconcile recomputes it, audited, once."""
+    from models.calendar.working_days import vietnam_calendar
+    from models.calendar_corrections import reconcile
+    from tests.support import step
+
+    untouched = _to_decision(org, "2027-03-01", full_name="Lò Thị Mai", gender="nu")
+    correct_calendar(org, _correction(), ADMIN, now=AT)
+    stale_calendar = vietnam_calendar()                          # what the racing step had read
+    cid = add(org)
+    walk(org, cid, TO_CELL_REVIEW)
+    assert step(org, cid, "cell_approves", "2026-12-10", approve=4).applied
+    with org.begin() as conn:                                    # as if computed by the racing step
+        conn.execute(Deadline.__table__.update().where(Deadline.__table__.c.candidate_id == cid).values(
+            due_on=count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF),
+            calendar_version=stale_calendar.version))
+    first = reconcile(org, ADMIN, now=AT)
+    assert [(c["candidate_id"], c["due_after"]) for c in first.changes] == [
+        (cid, count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF).isoformat())]
+    assert _deadline(org, cid)["calendar_version"] == current_calendar(org).version
+    assert _deadline(org, untouched)["calendar_version"] == current_calendar(org).version
+    assert reconcile(org, ADMIN, now=AT).changes == []            # once
+    assert verify(org).ok
+
+
+def test_the_deadline_sweep_flow_reconciles_too(org, monkeypatch):
+    from flows import sweeps
+
+    monkeypatch.setattr(sweeps, "default_engine", lambda: org)
+    cid = _to_decision(org, "2026-12-10")
+    with org.begin() as conn:
+        conn.execute(Deadline.__table__.update().where(Deadline.__table__.c.candidate_id == cid)
+                     .values(calendar_version="holidays-0.0+an-old-calendar"))
+    result = sweeps.deadline_sweep_without_prefect(as_of="2026-12-11")
+    assert result["deadlines_recomputed"] == 0                    # checked, nothing moved: restamped only
+    assert _deadline(org, cid)["calendar_version"] == current_calendar(org).version

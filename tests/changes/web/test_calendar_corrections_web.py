@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from models.tables import AuditEvent, CalendarCorrection, Deadline
+from models.tables import AuditEvent, CalendarCorrection
 from tests.web.conftest import ADMIN_USER, csrf_of, session_for
 
 TET_2027 = "\n".join(f"{d:02d}/02/2027 Tết Nguyên đán" for d in (3, 4, 5, 8, 9, 10, 11))
+# 2026 as shipped, plus a day off on Thursday 31/12/2026: the demo's recognition vote (#1) moves by one day
+DAYS_OFF_2026 = "\n".join(["16/02/2026 Tết", "17/02/2026 Tết", "18/02/2026 Tết", "19/02/2026 Tết", "20/02/2026 Tết",
+                           "31/08/2026 Nghỉ bù", "01/09/2026 Quốc khánh", "02/09/2026 Quốc khánh",
+                           "31/12/2026 Nghỉ cuối năm (giả định)"])
 
 
 def _counts(engine):
@@ -26,21 +30,24 @@ def test_the_admin_previews_then_records_a_corrected_year(client, demo):
     page = client.get("/admin/calendar?year=2027")
     assert page.status_code == 200 and "04/02/2027 Tết Nguyên đán" in page.text     # the year in force, to edit
     before = _counts(demo)
-    form = {"year": "2027", "source": "Thông báo số 99/TB-VPCP (giả định)", "days_off": TET_2027}
+    form = {"year": "2026", "source": "Thông báo số 99/TB-VPCP (giả định)", "days_off": DAYS_OFF_2026,
+            "working_days": "22/08/2026 Làm bù cho ngày nghỉ 31/8/2026"}
     preview = _post(client, **form, action="preview")
     assert preview.status_code == 200, preview.text[:500]
-    assert "Xem trước (chưa ghi gì)" in preview.text and "03/02/2027" in preview.text
+    assert "Xem trước (chưa ghi gì)" in preview.text and "31/12/2026" in preview.text
+    assert "1 thời hạn của 1 hồ sơ được tính lại" in preview.text
     assert _counts(demo) == before
     applied = _post(client, **form, action="apply")
     assert applied.status_code == 200
-    assert "Đã ghi nhận điều chỉnh lịch năm 2027 (lần 2)" in applied.text
+    assert "Đã ghi nhận điều chỉnh lịch năm 2026 (lần 2)" in applied.text
     with demo.connect() as conn:
-        correction_id = conn.execute(select(CalendarCorrection.__table__.c.id)).scalar_one()
-        moved = conn.execute(select(func.count()).select_from(Deadline.__table__)
-                             .where(Deadline.__table__.c.calendar_version.like("%vn2027r2%"))).scalar_one()
+        correction_id, summary = conn.execute(select(CalendarCorrection.__table__.c.id,
+                                                     CalendarCorrection.__table__.c.summary)).one()
+        moved = len(summary["changes"])
     detail = client.get(f"/admin/calendar/{correction_id}")
     assert detail.status_code == 200 and "Điều chỉnh lịch #" in detail.text and "Thông báo số 99/TB-VPCP" in detail.text
-    assert detail.text.count("<tr><td>#") == moved          # one row per deadline the correction moved
+    assert moved == 1 and detail.text.count("<tr><td>#") == moved      # one row per deadline the correction moved
+    assert "Thời hạn chi bộ xét công nhận chính thức" in detail.text and "19/01/2027" in detail.text
 
 
 def test_a_bad_line_is_named_and_nothing_is_recorded(client, demo):
