@@ -5,7 +5,9 @@ under them. Here the register of a unit lists every candidate of its subtree who
 ceremony (`ceremony_on`) falls in the year, numbered 1, 2, … in the order of the ceremonies (then
 of the file ids), with what happened since: recognised as a full member (date), removed from the
 probationary list (date of the closing step), re-admitted (the file records an earlier membership)
-and transferred out (noted). ketnap records no deaths, so that column stays empty.
+and transferred out (noted). ketnap records no deaths, so that column stays empty. A member whose file was
+imported from paper with a rule break accepted and not yet verified says so in the remarks, so that nobody
+signs the register believing ketnap checked that file.
 
 Reading the register is audited on the "org" chain (it names people), but it holds no CV facts.
 """
@@ -28,6 +30,7 @@ from models.snapshot import CANDIDATE
 from models.transitions import local_today
 
 NOTES = {"removed": "Xóa tên khỏi danh sách đảng viên dự bị", "transferred_out": "Chuyển sinh hoạt đảng đi nơi khác"}
+UNVERIFIED_NOTE = "Nhập từ hồ sơ giấy, chưa xác minh"
 
 
 class UnknownUnit(LookupError):
@@ -57,7 +60,8 @@ def probationary_register(engine: Engine, unit_id: str, year: int) -> Register:
         cells = sorted(tree.subtree_ids(unit_id))          # files sit in cells and grassroots cells (chi bộ cơ sở)
         rows = conn.execute(
             select(CANDIDATE.c.id, CANDIDATE.c.full_name, CANDIDATE.c.ceremony_on, CANDIDATE.c.recognised_on,
-                   CANDIDATE.c.closed_on, CANDIDATE.c.stage, CANDIDATE.c.prior_left_on, CANDIDATE.c.facts)
+                   CANDIDATE.c.closed_on, CANDIDATE.c.stage, CANDIDATE.c.prior_left_on, CANDIDATE.c.facts,
+                   CANDIDATE.c.imported_unverified)
             .where(CANDIDATE.c.cell_id.in_(cells), CANDIDATE.c.ceremony_on >= date(year, 1, 1),
                    CANDIDATE.c.ceremony_on <= date(year, 12, 31))
             .order_by(CANDIDATE.c.ceremony_on, CANDIDATE.c.id)
@@ -69,7 +73,9 @@ def probationary_register(engine: Engine, unit_id: str, year: int) -> Register:
             "number": number, "full_name": row.full_name, "cv_number": facts.get("cv_number"),
             "ceremony_on": row.ceremony_on, "readmitted": row.prior_left_on is not None,
             "removed_on": row.closed_on if row.stage == "removed" else None, "died_on": None,
-            "recognised_on": row.recognised_on, "note": NOTES.get(row.stage),
+            "recognised_on": row.recognised_on,
+            "note": "; ".join(n for n in (NOTES.get(row.stage), UNVERIFIED_NOTE if row.imported_unverified else None) if n)
+            or None,
         })
     parent = tree.units[unit_id].parent_id
     return Register(_unit(tree, unit_id) or {}, _unit(tree, parent), year, _place(tree, unit_id), entries)

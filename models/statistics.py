@@ -72,6 +72,7 @@ YOUTH_MIN_MONTHS, YOUTH_MAX_MONTHS = 18 * 12, 31 * 12 - 1
 MIN_FULL_MEMBERS = 3                                   # a cell needs three full members to vote
 GONE = ("left", "died")
 FIRST_YEAR = 2000
+UNVERIFIED_TITLE = "Hồ sơ giấy chưa xác minh"           # a sheet title: at most 31 characters
 
 
 # --- SQL helpers ------------------------------------------------------------------------------------
@@ -258,6 +259,15 @@ class OverdueClock:
     count: int
 
 
+@dataclass(frozen=True)
+class UnverifiedFigures:
+    """Files imported from paper with a rule break accepted and not yet verified: how many of the year's
+    admissions and of the files now in progress rest on them."""
+
+    admitted: int = 0
+    in_progress: int = 0
+
+
 class Table(NamedTuple):
     """A table of the report: its title (the sheet's name), its header row and its rows; a plain 3-tuple."""
 
@@ -304,6 +314,7 @@ class StatisticsReport:
     bottlenecks: tuple[Bottleneck, ...]
     overdue: tuple[OverdueClock, ...]
     definitions: tuple[str, ...] = field(default=())
+    unverified: UnverifiedFigures = field(default_factory=UnverifiedFigures)
 
     @property
     def overdue_total(self) -> int:
@@ -321,7 +332,11 @@ class StatisticsReport:
             ("women", "nữ"), ("ethnic_minority", "dân tộc thiểu số"), ("youth_union", "đoàn viên"),
             ("religious", "có đạo"), ("age_18_30", "tuổi 18–30"), ("high_school", "học sinh"),
             ("university", "sinh viên")) if shares.get(key)]
-        return parts[0] + (": " + ", ".join(details) if details else "") + "."
+        out = parts[0] + (": " + ", ".join(details) if details else "") + "."
+        if self.unverified.admitted or self.unverified.in_progress:
+            out += (f" Trong đó hồ sơ đã nhập từ hồ sơ giấy, chưa xác minh: {vn_number(self.unverified.admitted)} người "
+                    f"được kết nạp, {vn_number(self.unverified.in_progress)} người trong quy trình.")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -362,6 +377,9 @@ class StatisticsReport:
             (c.name, c.rank, c.admitted, c.target_year, c.percent_year, c.admitted_previous,
              c.term.target if c.term else None, c.term.admitted if c.term else None, c.term.percent if c.term else None,
              c.members_full, c.members_probationary) for c in self.committees)))
+        out.append(Table(UNVERIFIED_TITLE, ("Trong đó hồ sơ đã nhập từ hồ sơ giấy, chưa xác minh", "Số người"), (
+            (f"Người được kết nạp năm {y}", self.unverified.admitted),
+            ("Người đang trong quy trình (hiện nay)", self.unverified.in_progress))))
         share_header = ("Chỉ số", "Số người", "Tỷ lệ (%)")
         out.append(Table("Cơ cấu người được kết nạp", share_header,
                          (("Tổng số được kết nạp", self.admitted, percent(self.admitted, self.admitted)),
@@ -460,13 +478,13 @@ def yearly_report(engine: Engine, root_unit_id: str, year: int, *, today: date |
         branches = [u for u in tree.units.values() if u.parent_id == root_unit_id and u.kind not in COVERAGE]
         targets = _targets(conn, [root_unit_id, *(b.id for b in branches)], year)
         first_year = min([year - 1, *(t[0] for t in targets["term"].values())])
-        by_year = _admitted_by_branch_and_year(conn, root_unit_id, first_year, year, period_end)
+        by_year, unverified_by_year = _admitted_by_branch_and_year(conn, root_unit_id, first_year, year, period_end)
         composition = _composition(conn, root_unit_id, y0, period_end)
         grades = _grouped(conn, root_unit_id, y0, period_end, CANDIDATE.c.general_education_grade)
         qualifications = _grouped(conn, root_unit_id, y0, period_end, CANDIDATE.c.qualification)
         occupations = _grouped(conn, root_unit_id, y0, period_end, CANDIDATE.c.occupation)
         members = _members_by_cell(conn, root_unit_id, period_end, _branch_map(tree, root_unit_id, ids))
-        stages_now, certificates = _files(conn, root_unit_id, y0, period_end)
+        stages_now, certificates, unverified_open = _files(conn, root_unit_id, y0, period_end)
         courses = _courses(conn, root_unit_id, y0, period_end, certificates)
         overdue = _overdue(conn, root_unit_id, today)
         durations = pending_durations.result()
@@ -537,6 +555,7 @@ def yearly_report(engine: Engine, root_unit_id: str, year: int, *, today: date |
         term=term_of(root_unit_id, None), committees=ranked, composition=shares, education=education,
         qualification=qualification, occupations=jobs, coverage=coverage, membership=membership,
         courses=courses, stages=stages, bottlenecks=bottlenecks, overdue=overdue_rows, definitions=DEFINITIONS,
+        unverified=UnverifiedFigures(sum(n for (_, yr), n in unverified_by_year.items() if yr == year), unverified_open),
     )
 
 
@@ -562,14 +581,20 @@ def _from_subtree(root_id: str) -> tuple[Any, Any]:
     return sub, CANDIDATE.join(sub, sub.c.unit_id == CANDIDATE.c.cell_id)
 
 
-def _admitted_by_branch_and_year(conn: Any, root_id: str, first_year: int, year: int,
-                                 period_end: date) -> dict[tuple[str, int], int]:
+def _unverified_count() -> Any:
+    """SUM(CASE imported_unverified): folded into a query that already reads the rows, never a scan of its own."""
+    return func.coalesce(func.sum(case((CANDIDATE.c.imported_unverified.is_(True), 1), else_=0)), 0)
+
+
+def _admitted_by_branch_and_year(conn: Any, root_id: str, first_year: int, year: int, period_end: date,
+                                 ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+    """{(branch, year): admitted} and, from the same rows, {(branch, year): of them imported, not verified}."""
     sub, joined = _from_subtree(root_id)
     decided = cast(extract("year", CANDIDATE.c.decision_on), Integer)
-    rows = conn.execute(select(sub.c.branch_id, decided, func.count()).select_from(joined)
+    rows = conn.execute(select(sub.c.branch_id, decided, func.count(), _unverified_count()).select_from(joined)
                         .where(_admitted_between(date(first_year, 1, 1), period_end))
-                        .group_by(sub.c.branch_id, decided))
-    return {(r[0], int(r[1])): int(r[2]) for r in rows}
+                        .group_by(sub.c.branch_id, decided)).all()
+    return ({(r[0], int(r[1])): int(r[2]) for r in rows}, {(r[0], int(r[1])): int(r[3]) for r in rows})
 
 
 def _composition(conn: Any, root_id: str, start: date, end: date) -> dict[str, int]:
@@ -665,9 +690,9 @@ def _courses(conn: Any, root_id: str, start: date, end: date, certificates: dict
                  for kind, label in COURSE_LABELS.items())
 
 
-def _files(conn: Any, root_id: str, start: date, end: date) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
-    """One pass over the subtree's files: {(branch, stage): people} of the open files as they stand, and the
-    awareness and new-member certificates dated in the period."""
+def _files(conn: Any, root_id: str, start: date, end: date) -> tuple[dict[tuple[str, str], int], dict[str, int], int]:
+    """One pass over the subtree's files: {(branch, stage): people} of the open files as they stand, the
+    awareness and new-member certificates dated in the period, and how many open files are imported, not verified."""
     sub, joined = _from_subtree(root_id)
     day0, day1 = _day(start), _day(end)
 
@@ -676,17 +701,19 @@ def _files(conn: Any, root_id: str, start: date, end: date) -> tuple[dict[tuple[
 
     rows = conn.execute(select(sub.c.branch_id, CANDIDATE.c.stage, func.count(),
                                certified(CANDIDATE.c.awareness_certificate_on),
-                               certified(CANDIDATE.c.new_member_certificate_on))
+                               certified(CANDIDATE.c.new_member_certificate_on), _unverified_count())
                         .select_from(joined).group_by(sub.c.branch_id, CANDIDATE.c.stage))
     terminal = set(_terminal_stages())
     people: dict[tuple[str, str], int] = {}
     certificates = {"awareness": 0, "new_member": 0}
-    for branch, stage, n, awareness, new_member in rows:
+    unverified = 0
+    for branch, stage, n, awareness, new_member, unverified_here in rows:
         if stage not in terminal:
             people[(branch, stage)] = int(n)
+            unverified += int(unverified_here)
         certificates["awareness"] += int(awareness)
         certificates["new_member"] += int(new_member)
-    return people, certificates
+    return people, certificates, unverified
 
 
 def _terminal_stages() -> tuple[str, ...]:
@@ -835,6 +862,8 @@ DEFINITIONS = (
     "Thời gian ở mỗi bước: số ngày từ bước vào đến bước rời đi, với các lượt rời bước trong năm và những người "
     "còn ở bước đó đến ngày cuối kỳ; điểm nghẽn là bước có trung vị lớn nhất của đơn vị.",
     "Số người ở mỗi bước và thời hạn quá hạn: tính theo hồ sơ hiện nay.",
+    "Hồ sơ giấy chưa xác minh: hồ sơ nhập vào ketnap từ hồ sơ giấy có bước không đúng quy định, được chấp nhận với "
+    "dấu “chưa xác minh” và chưa được xác minh lại; các số liệu trên đã tính cả những hồ sơ này.",
 )
 
 
