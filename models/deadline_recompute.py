@@ -27,9 +27,6 @@ from models.tables import Deadline, Notification
 DEADLINE = Deadline.__table__
 NOTIFICATION = Notification.__table__
 UPDATE_DEADLINE = DEADLINE.update().where(DEADLINE.c.id == bindparam("b_id"))
-WITHDRAW_REMINDERS = (NOTIFICATION.update()
-                      .where(NOTIFICATION.c.period_key == bindparam("b_key"), NOTIFICATION.c.status == "pending")
-                      .values(status="withdrawn", last_error=bindparam("b_why")))
 
 
 @dataclass(frozen=True)
@@ -101,20 +98,34 @@ def plan_deadlines(rows: list[Mapping[str, Any]], facts: Mapping[str, Any], rs: 
 
 def store_deadline_changes(conn: Connection, changes: list[DeadlineChange], *, why: str) -> int:
     """Write recomputed deadlines (every row: the versions they were computed under change too) and withdraw
-    the unsent reminders of a due date that moved. Returns how many reminders were withdrawn."""
-    withdrawn = 0
+    the unsent reminders of a due date that moved. Returns how many reminders were withdrawn.
+
+    One executemany per shape of update and one statement per 500 withdrawn keys: a migration stores the
+    deadlines of a whole batch of candidates in a few round trips."""
+    plain: list[dict[str, Any]] = []
+    reopened: list[dict[str, Any]] = []
+    keys: list[str] = []
     for ch in changes:
-        closed: dict[str, Any] = {}
-        if ch.status_after == "cancelled" and ch.status_before == "open":
-            closed = {"closed_on": None}
-        conn.execute(UPDATE_DEADLINE, {
+        params = {
             "b_id": ch.deadline_id, "starts_on": date.fromisoformat(ch.starts_after),
             "due_on": date.fromisoformat(ch.due_after), "status": ch.status_after,
-            "ruleset_version": ch.ruleset_after, "calendar_version": ch.calendar_after, **closed,
-        })
+            "ruleset_version": ch.ruleset_after, "calendar_version": ch.calendar_after,
+        }
+        if ch.status_after == "cancelled" and ch.status_before == "open":
+            reopened.append(params | {"closed_on": None})
+        else:
+            plain.append(params)
         if ch.due_after != ch.due_before or ch.status_after != "open":
-            withdrawn += conn.execute(WITHDRAW_REMINDERS, {
-                "b_key": f"deadline:{ch.deadline_id}:{ch.due_before}", "b_why": why[:1000]}).rowcount
+            keys.append(f"deadline:{ch.deadline_id}:{ch.due_before}")
+    for group in (plain, reopened):
+        if group:
+            conn.execute(UPDATE_DEADLINE, group)
+    withdrawn = 0
+    for start in range(0, len(keys), 500):
+        withdrawn += conn.execute(
+            NOTIFICATION.update()
+            .where(NOTIFICATION.c.period_key.in_(keys[start:start + 500]), NOTIFICATION.c.status == "pending")
+            .values(status="withdrawn", last_error=why[:1000])).rowcount
     return withdrawn
 
 

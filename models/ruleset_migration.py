@@ -384,15 +384,19 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
             "applied_at": now, "calendar_version": calendar.version,
             "summary": {"status": "running", "unit_id": unit_id, "candidates": len(ids)}}).scalar_one()
     done: list[dict[str, Any]] = []
+    withdrawn = 0
     why = f"ruleset migration {migration_id}: {old.version} -> {new.version}"
     for chunk in _chunks(ids, batch):
         with engine.begin() as conn:
             cands, deadlines = _batch(conn, chunk, old, lock=True)
-            for cand in cands:
-                done.append(_apply_one(conn, migration_id, cand, deadlines.get(cand["id"], []), old, new, actor, now,
-                                       today, calendar, why))
+            planned = [(cand, _plan_or_error(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar))
+                       for cand in cands]
+            reports, count = _store_batch(conn, migration_id, planned, old, new, actor, now, today, why)
+            done += reports
+            withdrawn += count
     totals = _totals(d["outcome"] for d in done)
     totals["gone"] = len(ids) - len(done)           # closed or moved by someone else between listing and locking
+    totals["reminders_withdrawn"] = withdrawn
     if not any(totals[o] for o in (*MOVING, "failed")):
         # Only files that stay or are blocked (e.g. applied again): nothing happened, so nothing is recorded.
         with engine.begin() as conn:
@@ -415,16 +419,97 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
     return MigrationResult(migration_id, old.version, new.version, totals, tuple(done), message)
 
 
-def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], rows: list[Mapping[str, Any]],
-               old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, calendar: WorkingCalendar,
-               why: str) -> dict[str, Any]:
+def _plan_or_error(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str, Any]], old: RuleSet,
+                   new: RuleSet, today: date, calendar: WorkingCalendar) -> CandidatePlan | Exception:
+    try:
+        return _full_plan(conn, cand, rows, old, new, today, calendar)
+    except Exception as exc:  # noqa: BLE001 - reported as this candidate's failure, the others go on
+        return exc
+
+
+def _store_batch(conn: Connection, migration_id: int, planned: list[tuple[Mapping[str, Any], CandidatePlan | Exception]],
+                 old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, why: str
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """Write a locked batch in a few statements; if anything in it fails, write it again candidate by candidate,
+    each in its own savepoint, so that only the failing candidate is left out."""
+    if all(isinstance(p, CandidatePlan) for _, p in planned):
+        savepoint = conn.begin_nested()
+        try:
+            items, withdrawn = _write_batch(conn, migration_id, planned, old, new, actor, now, today,  # type: ignore[arg-type]
+                                            why)
+            savepoint.commit()
+            return [_reported(i) for i in items], withdrawn
+        except Exception:  # noqa: BLE001 - retried one by one below, where the failing candidate is named
+            savepoint.rollback()
+    one_by_one = [_apply_one(conn, migration_id, cand, plan, old, new, actor, now, today, why) for cand, plan in planned]
+    return [r for r, _ in one_by_one], sum(n for _, n in one_by_one)
+
+
+UPDATE_MOVED = (CANDIDATE.update()
+                .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version"))
+                .values(ruleset_version=bindparam("ruleset_version"), stage=bindparam("stage"),
+                        version=bindparam("version"), audit_seq=bindparam("audit_seq"), audit_head=bindparam("audit_head"),
+                        facts=bindparam("facts", type_=CANDIDATE.c.facts.type), **{f: bindparam(f) for f in PROMOTED_FACTS}))
+
+
+def _write_batch(conn: Connection, migration_id: int, planned: list[tuple[Mapping[str, Any], CandidatePlan]],
+                 old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, why: str
+                 ) -> tuple[list[dict[str, Any]], int]:
+    moving = [plan for _, plan in planned if plan.moves]
+    withdrawn = store_deadline_changes(conn, [d for plan in moving for d in plan.deadlines], why=why)
+    items, updates = [], []
+    for cand, plan in planned:
+        item: dict[str, Any] = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"],
+                                "outcome": plan.outcome, "stage_after": plan.stage_after, "version_after": None,
+                                "audit_event_id": None}
+        if plan.moves:
+            appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, today)
+            values = {f: cand[f] for f in PROMOTED_FACTS} | {"facts": dict(cand["facts"] or {})}
+            values |= _facts_update(cand, plan.moved_facts)
+            updates.append(values | {"b_id": cand["id"], "b_version": cand["version"], "ruleset_version": new.version,
+                                     "stage": plan.stage_after, "version": cand["version"] + 1,
+                                     "audit_seq": appended.seq, "audit_head": appended.hash})
+            item |= {"version_after": cand["version"] + 1, "audit_event_id": appended.id, "detail": detail}
+        else:
+            item["detail"] = {"code": plan.code, "message": plan.message, "cite": plan.cite}
+        items.append(item)
+    if updates:
+        count = conn.execute(UPDATE_MOVED, updates).rowcount
+        if count not in (len(updates), -1):
+            raise RuntimeError(f"{len(updates) - count} candidate(s) of the batch changed while locked")
+    conn.execute(insert(ITEM), items)
+    return items, withdrawn
+
+
+def _reported(item: Mapping[str, Any]) -> dict[str, Any]:
+    detail = item["detail"]
+    return {"candidate_id": item["candidate_id"], "outcome": item["outcome"], "stage_before": item["stage_before"],
+            "stage_after": item["stage_after"], "version_after": item.get("version_after"),
+            "code": detail.get("code"), "message": detail.get("message"), "warnings": len(detail.get("warnings", ()))}
+
+
+def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], plan: CandidatePlan | Exception,
+               old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, why: str
+               ) -> tuple[dict[str, Any], int]:
     item: dict[str, Any] = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"]}
+    withdrawn = 0
     savepoint = conn.begin_nested()
     try:
-        plan = _full_plan(conn, cand, rows, old, new, today, calendar)
+        if isinstance(plan, Exception):
+            raise plan
         item |= {"outcome": plan.outcome, "stage_after": plan.stage_after}
         if plan.moves:
-            item |= _move(conn, cand, plan, migration_id, old, new, actor, now, today, why)
+            withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
+            appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, today)
+            values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
+                                      "version": cand["version"] + 1, "audit_seq": appended.seq,
+                                      "audit_head": appended.hash}
+            values |= _facts_update(cand, plan.moved_facts)
+            updated = conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]})
+            if updated.rowcount != 1:
+                raise RuntimeError(f"candidate {cand['id']} changed while locked")
+            item |= {"version_after": cand["version"] + 1, "audit_event_id": appended.id,
+                     "detail": detail | {"reminders_withdrawn": withdrawn}}
         else:
             item["detail"] = {"code": plan.code, "message": plan.message, "cite": plan.cite}
         conn.execute(insert(ITEM), item)
@@ -436,10 +521,8 @@ def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], row
                 "outcome": "failed", "stage_after": cand["stage"], "version_after": None,
                 "detail": {"code": "failed", "message": f"Lỗi khi chuyển hồ sơ: {reason}"}}
         conn.execute(insert(ITEM), item)
-    return {"candidate_id": cand["id"], "outcome": item["outcome"], "stage_before": item["stage_before"],
-            "stage_after": item["stage_after"], "version_after": item.get("version_after"),
-            "code": item["detail"].get("code"), "message": item["detail"].get("message"),
-            "warnings": len(item["detail"].get("warnings", ()))}
+        withdrawn = 0
+    return _reported(item), withdrawn
 
 
 def _fact_values(cand: Mapping[str, Any], names: Iterable[str]) -> dict[str, str | None]:
@@ -447,30 +530,25 @@ def _fact_values(cand: Mapping[str, Any], names: Iterable[str]) -> dict[str, str
     return {n: (facts[n].isoformat() if isinstance(facts.get(n), date) else facts.get(n)) for n in names}
 
 
-def _move(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, migration_id: int, old: RuleSet,
-          new: RuleSet, actor: Actor, now: datetime, today: date, why: str) -> dict[str, Any]:
-    withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
+def _audit_move(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, migration_id: int, old: RuleSet,
+                new: RuleSet, actor: Actor, now: datetime, today: date) -> tuple[Any, dict[str, Any]]:
+    """The candidate's audit event of the move (both versions, the stage mapping, every deadline change) and the
+    item detail kept to revert it."""
     changes = [d.as_dict() for d in plan.deadlines]
     facts_before = _fact_values(cand, plan.moved_facts)
     facts_after = {k: v.isoformat() for k, v in plan.moved_facts.items()}
     stage_map = {plan.stage_before: plan.stage_after} if plan.outcome == "mapped" else {}
+    warnings = [w.as_dict() for w in plan.warnings]
     appended = append_for_candidate(
         conn, cand["id"], (cand["audit_seq"], cand["audit_head"]), move_head=False, kind="migration", actor=actor,
         event="migrate_ruleset", effective_on=today, stage_before=plan.stage_before, stage_after=plan.stage_after,
         reason=f"Chuyển từ {old.version} sang {new.version}", ruleset_version=new.version, now=now,
         payload={"migration_id": migration_id, "from_version": old.version, "to_version": new.version,
                  "stage_map": stage_map, "deadlines": changes, "facts": facts_after, "facts_before": facts_before,
-                 "reminders_withdrawn": withdrawn, "warnings": [w.as_dict() for w in plan.warnings],
-                 "cite": plan.cite})
-    values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
-                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
-    values |= _facts_update(cand, plan.moved_facts)
-    if conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]}).rowcount != 1:
-        raise RuntimeError(f"candidate {cand['id']} changed while locked")
-    return {"version_after": cand["version"] + 1, "audit_event_id": appended.id,
-            "detail": {"version_before": cand["version"], "deadlines": changes, "facts_before": facts_before,
-                       "facts_after": facts_after, "stage_map": stage_map, "reminders_withdrawn": withdrawn,
-                       "warnings": [w.as_dict() for w in plan.warnings], "code": plan.code, "message": plan.message}}
+                 "warnings": warnings, "cite": plan.cite})
+    return appended, {"version_before": cand["version"], "deadlines": changes, "facts_before": facts_before,
+                      "facts_after": facts_after, "stage_map": stage_map, "warnings": warnings, "code": plan.code,
+                      "message": plan.message}
 
 
 def _facts_update(cand: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:

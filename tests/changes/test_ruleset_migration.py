@@ -297,3 +297,26 @@ def test_only_the_files_of_a_unit_move_when_a_unit_is_given(org, third_ruleset):
     apply_migration(org, OLD, NEW, ADMIN, unit_id="cb-ban-na-la", now=APPLY_AT)
     assert (candidate(org, here)["ruleset_version"], candidate(org, there)["ruleset_version"]) == (NEW, OLD)
     assert SECRETARY.role == "secretary"
+
+
+def test_one_file_failing_does_not_undo_the_others_of_its_batch(org, third_ruleset):
+    ids = []
+    for i in range(4):
+        cid = add(org, full_name=f"Điêu Văn {chr(65 + i)}")
+        walk(org, cid, TO_GRASSROOTS)
+        ids.append(cid)
+    broken = ids[1]
+    # a damaged chain head: the candidate row points one event back, so its next audit event collides
+    with org.begin() as conn:
+        conn.execute(CAND.update().where(CAND.c.id == broken).values(audit_seq=CAND.c.audit_seq - 1))
+    before = deadlines(org, broken)
+    result = apply_migration(org, OLD, NEW, ADMIN, now=APPLY_AT)
+    assert (result.totals["moved"], result.totals["failed"]) == (3, 1)
+    (failed,) = [i for i in result.items if i["outcome"] == "failed"]
+    assert failed["candidate_id"] == broken and "IntegrityError" in failed["message"]
+    assert candidate(org, broken)["ruleset_version"] == OLD and deadlines(org, broken) == before
+    for cid in ids:
+        if cid != broken:
+            (dl,) = deadlines(org, cid)
+            assert (candidate(org, cid)["ruleset_version"], dl["ruleset_version"]) == (NEW, NEW)
+            assert timeline(org, cid)[-1]["kind"] == "migration"
