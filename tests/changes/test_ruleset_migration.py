@@ -320,3 +320,63 @@ def test_one_file_failing_does_not_undo_the_others_of_its_batch(org, third_rules
             (dl,) = deadlines(org, cid)
             assert (candidate(org, cid)["ruleset_version"], dl["ruleset_version"]) == (NEW, NEW)
             assert timeline(org, cid)[-1]["kind"] == "migration"
+
+
+def test_a_version_added_while_running_is_found_without_a_restart(rulesets_dir):
+    from models.procedure.loader import all_rulesets
+
+    assert NEW not in all_rulesets()                       # read, and cached, before the file exists
+    (rulesets_dir / f"{NEW}.yaml").write_text(hypothetical_text(), encoding="utf-8")     # another process adds it
+    assert get_ruleset(NEW).effective_from == date(2026, 9, 1)
+
+
+BAD_PROVISIONS = [
+    ("replaces: [qd294-2025]", "replaces: [qd-test-2026]", "transitional.replaces", "cannot replace itself"),
+    ("stage_map: {opinions: collecting_opinions}", "stage_map: {opinions: nowhere}", "transitional.stage_map.opinions",
+     "unknown stage 'nowhere'"),
+    ("stage_map: {opinions: collecting_opinions}", "stage_map: {source: collecting_opinions}",
+     "transitional.stage_map.source", "'source' is still a stage of qd-test-2026"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "where", "what"), BAD_PROVISIONS)
+def test_bad_transitional_provisions_are_refused_naming_where(old, new, where, what):
+    with pytest.raises(DefinitionError) as err:
+        load_text(hypothetical_text().replace(old, new), "bad.yaml")
+    assert any(w == where and what in p for w, p in err.value.problems), err.value.problems
+
+
+def test_provisions_naming_stages_the_replaced_version_lacks_are_refused(rulesets_dir):
+    from models.procedure.loader import check_new
+
+    text = hypothetical_text().replace("stages: [awaiting_ceremony]", "stages: [awaiting_party]")
+    with pytest.raises(DefinitionError) as err:
+        check_new(text, "bad.yaml")
+    assert err.value.problems == [("transitional.stay_on_previous[0].stages", "'awaiting_party' is not a stage of qd294-2025")]
+
+
+def test_an_open_deadline_on_a_clock_the_new_version_lacks_blocks_the_file(rulesets_dir):
+    from models.ruleset_migration import judge
+
+    text = hypothetical_text().replace(
+        '    - {stages: [awaiting_ceremony], cite: "Quy định thử nghiệm 2026, điều khoản chuyển tiếp, khoản 2", confidence: M}\n',
+        "").replace("  stay_on_previous:\n", "")
+    start = text.index("  - id: ceremony\n")
+    text = text[:start] + text[text.index("  - id: probation\n", start):]
+    new, old = load_text(text, "no-ceremony.yaml"), get_ruleset(OLD)
+    cand = {"id": 7, "cell_id": "cb-ban-na-la", "version": 5, "stage": "awaiting_ceremony", "facts": {},
+            **{f: None for f in ("source_listed_on", "awareness_certificate_on", "cell_resolution_on", "decision_on",
+                                 "ceremony_on", "probation_ends_on", "recognised_on", "closed_on", "helper_member_id",
+                                 "new_member_certificate_on")}}
+    row = {"id": 1, "candidate_id": 7, "clock": "ceremony", "starts_on": date(2026, 8, 3), "due_on": date(2026, 9, 15),
+           "extended_days": 0, "status": "open", "closed_on": None, "ruleset_version": OLD, "calendar_version": "x"}
+    plan = judge(cand, [row], old, new, current_calendar_for_tests())
+    assert (plan.outcome, plan.code) == ("blocked", "clock_missing")
+    assert plan.message == ("Thời hạn “Thời hạn tổ chức lễ kết nạp” (đến 15/09/2026) đang tính nhưng quy trình "
+                            "qd-test-2026 không có thời hạn này.")
+
+
+def current_calendar_for_tests():
+    from models.calendar.working_days import vietnam_calendar
+
+    return vietnam_calendar()
