@@ -19,6 +19,7 @@ from web.render import page
 from web.security import Caller, page_caller, require_role
 
 router = APIRouter(prefix="/admin/rulesets")
+SHOWN = 1000
 
 
 def _admin(request: Request) -> Caller:
@@ -90,7 +91,12 @@ def dry_run(request: Request) -> Response:
         if err is None:
             raise
         return _page(request, status=err.status, errors=err, form=form)
-    return _page(request, plan=plan.as_dict(), form=form)
+    report = plan.as_dict()
+    # What needs a decision first (blocked, warned, renamed stage), and at most SHOWN rows: the totals count them all.
+    rank = {"blocked": 0, "mapped": 2, "stayed": 3, "moved": 4}
+    rows = sorted(report["candidates"], key=lambda c: (1 if c["warnings"] else rank.get(c["outcome"], 5), c["candidate_id"]))
+    report["shown"], report["candidates"] = len(rows), rows[:SHOWN]
+    return _page(request, plan=report, form=form)
 
 
 @router.post("/migrations")
