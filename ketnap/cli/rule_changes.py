@@ -33,7 +33,10 @@ def procedure_add(file: Path, as_json: Json = False, as_: As = None) -> None:
 
         added = add_ruleset(engine(), file.read_bytes(), file.name, cli_actor(as_, "admin"), now=clock())
         emit(added.as_dict(), as_json, lambda: typer.echo(
-            f"added {added.version} (in force from {added.effective_from}) as {added.path}\nsha256 {added.sha256}"))
+            f"added {added.version} (in force from {added.effective_from}) as {added.path}\nsha256 {added.sha256}\n"
+            f"note: from {added.effective_from} it is the rule set in force: candidates added from then on (and steps "
+            f"of files imported from paper dated from then on) follow it; files already in ketnap stay on their version "
+            f"until migrated (ketnap procedure migrate --dry-run)"))
 
 
 def procedure_versions(as_json: Json = False) -> None:
