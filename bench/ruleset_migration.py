@@ -197,7 +197,33 @@ def run(url: str, n: int, db: str) -> None:
     print(f"dry run (plan_migration):                     {dry:8.3f} s   {n / dry:8.0f} candidates/s   x{dry / base:.0f}")
     print(f"apply (apply_migration):                      {applied:8.3f} s   {n / applied:8.0f} candidates/s   "
           f"x{applied / base:.0f}")
+    print(f"correctness check: {'passed' if check(engine, plan, result) else 'FAILED'}")
     engine.dispose()
+
+
+def check(engine: Engine, plan: Any, result: Any) -> bool:
+    """The apply did what the dry run said: as many candidates on the new version and migration events as files
+    planned to move, each moved deadline at its planned date, and every audit chain still verifies."""
+    from models.audit.trail import verify
+
+    totals, moving = plan.totals(), plan.totals()["moved"] + plan.totals()["mapped"]
+    planned_due = {c.deadline_id: c.due_after for item in plan.items if item.moves for c in item.deadlines if c.moved}
+    with engine.connect() as conn:
+        on_new = conn.execute(select(func.count()).select_from(CAND).where(CAND.c.ruleset_version == NEW)
+                              ).scalar_one()
+        events = conn.execute(text("SELECT count(*) FROM audit_event WHERE kind = 'migration'")).scalar_one()
+        due = dict(conn.execute(select(DEADLINE.c.id, DEADLINE.c.due_on)).all())
+    checks = {
+        "candidates on the new version = planned moves": on_new == moving,
+        "one migration event per moved candidate": events == moving,
+        "applied totals = planned totals": all(result.totals[k] == totals[k] for k in ("moved", "mapped", "stayed",
+                                                                                      "blocked")),
+        "each moved deadline at its planned date": all(due[i].isoformat() == d for i, d in planned_due.items()),
+        "every audit chain verifies": verify(engine).ok,
+    }
+    for name, ok in checks.items():
+        print(f"check: {name}: {'ok' if ok else 'FAILED'}")
+    return all(checks.values())
 
 
 if __name__ == "__main__":
