@@ -48,11 +48,26 @@ def files(
 
 
 @import_app.command("template")
-def template(out: Annotated[Path, typer.Option("--out", help="FILE.xlsx or FILE.csv")]) -> None:
-    """Write the blank template (Vietnamese headers, instructions, lists of allowed values)."""
-    data = template_csv() if out.suffix.lower() == ".csv" else template_xlsx(local_today(datetime.now(UTC)))
+def template(
+    out: Annotated[Path, typer.Option("--out", help="FILE.xlsx or FILE.csv")],
+    example: Annotated[bool, typer.Option("--example", help="Filled in with example files of the demo commune")] = False,
+) -> None:
+    """Write the blank template (Vietnamese headers, instructions, lists of allowed values), or with --example the
+    demo commune's example sheet (one row breaks a rule on purpose: try it with and without --unverified)."""
+    csv_out = out.suffix.lower() == ".csv"
+    today = local_today(datetime.now(UTC))
+    if example:
+        from ketnap.demo.files_example import example_csv, example_rows, example_xlsx
+
+        data = example_csv() if csv_out else example_xlsx(today)
+    else:
+        data = template_csv() if csv_out else template_xlsx(today)
     out.write_bytes(data)
     typer.echo(f"wrote {out}")
+    if example:
+        typer.echo(f"{len(example_rows())} example file(s) of the demo commune; the last row breaks a rule on purpose.\n"
+                   f'try: ketnap import files {out} --authority "Công văn 12-CV/ĐU" --dry-run  (refused: line, rule)\n'
+                   f'then: ketnap import files {out} --authority "Công văn 12-CV/ĐU" --unverified --dry-run')
 
 
 @import_app.command("verify")

@@ -297,6 +297,7 @@ PAGES: dict[tuple[str, str], PageCase] = {
                                          files=True),
     ("GET", "/admin/imports/template.xlsx"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("GET", "/admin/imports/template.csv"): PageCase(statuses(403, anonymous=303, admin=200)),
+    ("GET", "/admin/imports/example.xlsx"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("GET", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200)),
     ("POST", "/admin/calendar"): PageCase(statuses(403, anonymous=303, admin=200), form={
         "year": "2027", "source": "Thông báo (kiểm thử quyền)", "days_off": "11/02/2027 Tết Nguyên đán",

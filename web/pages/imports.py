@@ -83,3 +83,13 @@ def template_csv_file(request: Request) -> Response:
     _admin(request)
     return Response(template_csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="mau-nhap-ho-so-dang-lam.csv"'})
+
+
+@router.get("/example.xlsx")
+def example_xlsx_file(request: Request) -> Response:
+    """The demo commune's example sheet (one row breaks a rule on purpose), to try the import in one click."""
+    _admin(request)
+    from ketnap.demo.files_example import example_xlsx
+
+    return Response(example_xlsx(context.now().date()), media_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="vi-du-ho-so-dang-lam-xa-muong-bu.xlsx"'})
