@@ -363,7 +363,9 @@ TOUR = [
     ("bantochuc", ["/candidates?closed=true", "/candidates/4"]),       # home: the commune's page
     ("vanphong", ["/cells"]),
     (SPONSOR_NL02, [f"/candidates/{DUNG}"]),                           # home: /sponsor
-    ("quantri", ["/candidates/999"]),                                  # home: /admin; then a page not found
+    ("quantri", ["/candidates/999",                                    # home: /admin; then a page not found
+                 "/admin/imports", "/admin/calendar?year=2026",          # issue 8's admin pages
+                 "/admin/rulesets/dry-run?from_version=qd24-2021&to_version=qd294-2025"]),
 ]
 
 
