@@ -23,6 +23,8 @@ import io
 import json
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -151,17 +153,26 @@ def _blank(value: Any) -> Any:
     return value
 
 
+# What openpyxl may raise on bytes that are not a well-formed workbook: not a zip, a zip without the workbook's
+# parts, a truncated or corrupt part (zlib, XML syntax errors are SyntaxError subclasses), odd values in it.
+UNREADABLE_XLSX = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, IndexError, OSError, ValueError, TypeError,
+                   AttributeError, SyntaxError)
+
+
 def _xlsx_rows(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of the workbook's "Hồ sơ" sheet (else its first). The rows are read lazily, so a part of the file that
+    turns out unreadable while iterating is reported the same way as one that cannot be opened."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ImportRejected(source, [RowError(0, "Tệp", f"Không đọc được tệp Excel (.xlsx): {type(exc).__name__}.")]) from None
-    sheet = book["Hồ sơ"] if "Hồ sơ" in book.sheetnames else book.worksheets[0]
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, list(values)
+        sheet = book["Hồ sơ"] if "Hồ sơ" in book.sheetnames else book.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(values)
+    except (*UNREADABLE_XLSX, InvalidFileException):
+        raise ImportRejected(source, [RowError(0, "Tệp", "Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không phải "
+                                                          "tệp Excel. Hãy mở bằng Excel và lưu lại dạng .xlsx.")]) from None
 
 
 def _csv_rows(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:

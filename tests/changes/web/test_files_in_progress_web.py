@@ -76,3 +76,14 @@ def test_an_unverified_file_is_marked_on_every_page(client, demo):
     assert api.status_code == 200 and api.json()["imported"]["unverified"] is True
     csv_text = client.get(f"/candidates/{cid}/history.csv").content.decode("utf-8-sig")
     assert "Trước khi dùng ketnap" in csv_text and "chưa xác minh" in csv_text
+
+
+def test_a_file_that_is_not_a_workbook_is_named_on_the_page_not_a_server_error(client, demo):
+    session_for(client, demo, ADMIN_USER)
+    for data in (b"PK\x03\x04 not really a zip", b"\x00\x01 plain bytes"):
+        for action in ("dry_run", "import"):
+            page = _post(client, data, action=action, name="ho-so.xlsx")
+            assert page.status_code == 422, page.text[:300]
+            assert "Không đọc được tệp Excel" in page.text and "Tệp" in page.text
+    with demo.connect() as conn:
+        assert conn.execute(select(ImportBatch.__table__.c.id)).first() is None
