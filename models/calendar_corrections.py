@@ -36,6 +36,7 @@ from models.deadline_recompute import DEADLINE, DeadlineChange, plan_deadlines, 
 from models.procedure.loader import get_ruleset
 from models.snapshot import CANDIDATE, decode_facts, encode_facts
 from models.tables import PROMOTED_FACTS
+from models.transitions import local_today
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,10 @@ def _correct(conn: Connection, correction: YearCorrections, actor: Actor, now: d
         _recompute(conn, report, changed[0], changed[-1], after, actor, now, why)
     # Every other open deadline was checked and did not move: it now holds under the corrected calendar too.
     # A deadline opened concurrently under the previous calendar keeps its old stamp: `reconcile` finds it.
-    conn.execute(DEADLINE.update().where(DEADLINE.c.status == "open", DEADLINE.c.calendar_version == before.version)
-                 .values(calendar_version=after.version))
+    outside = (DEADLINE.c.status == "open") & (DEADLINE.c.calendar_version == before.version)
+    if changed:
+        outside = outside & ~((DEADLINE.c.starts_on < changed[-1]) & (DEADLINE.c.due_on >= changed[0]))
+    conn.execute(DEADLINE.update().where(outside).values(calendar_version=after.version))
     report.correction_id = conn.execute(CORRECTION.insert().values(
         year=correction.year, revision=revision, source=correction.source,
         days_off={d.isoformat(): n for d, n in sorted(correction.days_off.items())},
@@ -181,7 +184,7 @@ def _correct(conn: Connection, correction: YearCorrections, actor: Actor, now: d
                  "days_now_working": report.days_now_working},
     ).returning(CORRECTION.c.id)).scalar_one()
     append_to_chain(conn, "org", kind="calendar_corrected", actor=actor, event="correct_calendar",
-                    effective_on=now.date(), reason=correction.source, now=now,
+                    effective_on=local_today(now), reason=correction.source, now=now,
                     payload={"correction_id": report.correction_id, "year": correction.year, "revision": revision,
                              "calendar_before": before.version, "calendar_after": after.version,
                              "days_now_off": [d["date"] for d in report.days_now_off],
@@ -206,12 +209,33 @@ def _changed_days(before: WorkingCalendar, after: WorkingCalendar, year: int) ->
 def _recompute(conn: Connection, report: CorrectionReport, first: date, last: date, calendar: WorkingCalendar,
                actor: Actor, now: datetime, why: str) -> None:
     """Every deadline counted across [first, last]: started before the last changed day, due on or after the first."""
-    rows = conn.execute(
-        select(DEADLINE).where(and_(DEADLINE.c.starts_on < last, DEADLINE.c.due_on >= first,
-                                    DEADLINE.c.status != "cancelled"))
-        .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)
-    ).mappings().all()
+    in_range = and_(DEADLINE.c.starts_on < last, DEADLINE.c.due_on >= first, DEADLINE.c.status != "cancelled")
+    rows = _locked_rows(conn, in_range)
     _recompute_rows(conn, report, rows, calendar, actor, now, why)
+    # In range but unmoved: checked under the corrected calendar. (Rows out of range cannot move; they are
+    # stamped by the caller. A row in range that a racing step opens after our read keeps the old stamp and
+    # is recomputed by `reconcile`.)
+    checked = [r["id"] for r in rows if r["status"] == "open"]
+    for chunk in _chunks(checked):
+        conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.calendar_version != calendar.version)
+                     .values(calendar_version=calendar.version))
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _locked_rows(conn: Connection, where: Any) -> list[Mapping[str, Any]]:
+    """The deadlines matching `where`, read after their candidates are locked (in id order: no deadlock with a
+    migration batch, which locks in id order too), so a step cannot change them between our read and our write."""
+    ids = sorted(set(conn.execute(select(DEADLINE.c.candidate_id).where(where).distinct()).scalars()))
+    for chunk in _chunks(ids):
+        conn.execute(select(CANDIDATE.c.id).where(CANDIDATE.c.id.in_(chunk)).order_by(CANDIDATE.c.id).with_for_update())
+    rows: list[Mapping[str, Any]] = []
+    for chunk in _chunks(ids):
+        rows += conn.execute(select(DEADLINE).where(where, DEADLINE.c.candidate_id.in_(chunk))
+                             .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)).mappings().all()
+    return rows
 
 
 def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> CorrectionReport:
@@ -222,15 +246,14 @@ def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> C
     with engine.begin() as conn:
         calendar = current_calendar(conn)
         report = CorrectionReport(0, 0, "reconcile", "", calendar.version)
-        rows = conn.execute(select(DEADLINE).where(DEADLINE.c.status == "open",
-                                                   DEADLINE.c.calendar_version != calendar.version)
-                            .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)).mappings().all()
+        stale = and_(DEADLINE.c.status == "open", DEADLINE.c.calendar_version != calendar.version)
+        rows = _locked_rows(conn, stale)
         if rows:
             _recompute_rows(conn, report, rows, calendar, actor, now,
                             f"deadline computed under an earlier calendar; now {calendar.version}")
-            conn.execute(DEADLINE.update().where(DEADLINE.c.status == "open",
-                                                 DEADLINE.c.calendar_version != calendar.version)
-                         .values(calendar_version=calendar.version))
+            for chunk in _chunks([r["id"] for r in rows]):
+                conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.status == "open")
+                             .values(calendar_version=calendar.version))
     return report
 
 
@@ -266,7 +289,7 @@ def _store(conn: Connection, cand: Mapping[str, Any], moved: list[DeadlineChange
     changes = [c.as_dict() for c in moved]
     appended = append_for_candidate(
         conn, cand["id"], (cand["audit_seq"], cand["audit_head"]), move_head=False, kind="deadline_recomputed",
-        actor=actor, event="correct_calendar", effective_on=now.date(), stage_before=cand["stage"],
+        actor=actor, event="correct_calendar", effective_on=local_today(now), stage_before=cand["stage"],
         stage_after=cand["stage"], reason=why, ruleset_version=cand["ruleset_version"], now=now,
         payload={"deadlines": changes, "facts": {k: v.isoformat() for k, v in fact_moves.items()},
                  "calendar_after": moved[0].calendar_after},

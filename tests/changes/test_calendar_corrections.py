@@ -238,3 +238,49 @@ def test_the_deadline_sweep_flow_reconciles_too(org, monkeypatch):
     result = sweeps.deadline_sweep_without_prefect(as_of="2026-12-11")
     assert result["deadlines_recomputed"] == 0                    # checked, nothing moved: restamped only
     assert _deadline(org, cid)["calendar_version"] == current_calendar(org).version
+
+
+def test_a_correction_racing_a_step_on_the_same_file_never_reopens_a_met_deadline(org):
+    """Review finding: the correction used to read deadlines before locking their candidates, then overwrite what
+    a step committed meanwhile. Now it locks the candidates first (in id order) and reads the deadlines after.
+    On PostgreSQL the two really wait on each other; on SQLite writers queue at BEGIN IMMEDIATE."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tests.support import step
+
+    cid = _to_decision(org, "2026-12-10")
+    walk(org, cid, [("grassroots_approves", "2027-01-20", {"approve": 12})])
+    results: dict[str, object] = {}
+    blocker = org.connect()
+    held = blocker.begin()
+    if org.dialect.name == "postgresql":
+        blocker.execute(text("SELECT id FROM candidate WHERE id = :i FOR UPDATE"), {"i": cid})
+    else:
+        blocker.execute(text("UPDATE candidate SET version = version WHERE id = :i"), {"i": cid})
+
+    def admit() -> None:
+        results["admit"] = step(org, cid, "admit", "2027-02-15", decision_number="12-QĐ/ĐU")
+
+    def correct() -> None:
+        results["correction"] = correct_calendar(org, _correction(), ADMIN, now=AT)
+
+    first, second = threading.Thread(target=admit), threading.Thread(target=correct)
+    first.start()
+    time.sleep(0.5)
+    second.start()
+    time.sleep(0.5)
+    held.rollback()
+    blocker.close()
+    first.join(30)
+    second.join(30)
+    assert results["admit"].applied
+    row = _deadline(org, cid)
+    assert (row["status"], row["closed_on"]) == ("met", date(2027, 2, 15))
+    assert row["due_on"] == count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF)
+    with org.connect() as conn:
+        stage = conn.execute(select(Candidate.__table__.c.stage).where(Candidate.__table__.c.id == cid)).scalar_one()
+    assert stage == "awaiting_ceremony"
+    assert verify(org).ok
