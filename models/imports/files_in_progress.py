@@ -55,6 +55,9 @@ BATCH = ImportBatch.__table__
 DEADLINE = Deadline.__table__
 MODES = ("refuse", "unverified")
 MAX_ROWS = 5000
+# Longer than any legitimate cell (a name, a decision number, a member code): a bigger one is refused before it
+# reaches the database or a page.
+MAX_CELL = 1000
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,12 @@ def _xlsx_rows(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # Not data_only: a formula cell is seen as one (and refused), never replaced by the value Excel cached for
+        # it (absent when another program wrote the file) nor evaluated here.
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         sheet = book["Hồ sơ"] if "Hồ sơ" in book.sheetnames else book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            yield number, [Formula() if getattr(c, "data_type", None) == "f" else c.value for c in cells]
     except (*UNREADABLE_XLSX, InvalidFileException):
         raise ImportRejected(source, [RowError(0, "Tệp", "Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không phải "
                                                           "tệp Excel. Hãy mở bằng Excel và lưu lại dạng .xlsx.")]) from None
@@ -182,8 +187,20 @@ def _csv_rows(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
         raise ImportRejected(source, [RowError(0, "Tệp", "Tệp CSV phải được lưu với mã UTF-8.")]) from None
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ",")
-    for values in reader:
-        yield reader.line_num, list(values)
+    try:
+        for values in reader:
+            yield reader.line_num, list(values)
+    except csv.Error:
+        # A field longer than the csv module's limit (128 KB), a NUL byte, …: the line it was read up to.
+        raise ImportRejected(source, [RowError(reader.line_num, "Tệp", "Không đọc được dòng này của tệp CSV (ô quá dài "
+                                                                       "hoặc ký tự không hợp lệ).")]) from None
+
+
+class Formula:
+    """An XLSX cell holding a formula: ketnap does not evaluate formulas, the row is refused naming the column."""
+
+    def __str__(self) -> str:
+        return "=…"
 
 
 # --- parsing values ------------------------------------------------------------------------------------------
@@ -285,6 +302,15 @@ def parse_rows(raw: list[tuple[int, dict[str, Any]]]) -> tuple[list[Row], list[R
         for key, value in values.items():
             col = BY_KEY[key]
             if value is None:
+                continue
+            if isinstance(value, Formula):
+                errors.append(RowError(line, col.header, "Ô chứa công thức: ketnap không tính công thức; hãy nhập giá trị "
+                                                         "(sao chép rồi dán đặc biệt → chỉ giá trị)."))
+                bad = True
+                continue
+            if len(str(value)) > MAX_CELL:
+                errors.append(RowError(line, col.header, f"Ô dài quá {MAX_CELL} ký tự."))
+                bad = True
                 continue
             try:
                 typed[key] = _parse(col, value, labels)

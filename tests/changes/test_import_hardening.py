@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
 
 from models.imports.files_in_progress import import_files
 from models.imports.rows import ImportRejected
-from tests.changes.test_files_in_progress import ADMIN, AUTHORITY, COMMITTEE, NOW, table_counts, xlsx
+from models.tables import Candidate
+from tests.changes.test_files_in_progress import (
+    ADMIN,
+    AUTHORITY,
+    COMMITTEE,
+    HEADERS,
+    NOW,
+    SHORT,
+    STAGE_VI,
+    candidates_by_line,
+    table_counts,
+    xlsx,
+)
 
 UNREADABLE = "Không đọc được tệp Excel"
 
@@ -46,3 +61,93 @@ def test_bytes_that_are_not_a_workbook_are_a_named_file_error(org, kind):
     assert [(e.line, e.field) for e in caught.value.errors] == [(0, "Tệp")]
     assert UNREADABLE in caught.value.errors[0].rule
     assert table_counts(org) == before
+
+
+def csv_of(rows: list[dict[str, object]], *, change: dict[tuple[int, str], str] | None = None) -> bytes:
+    """The rows as a CSV a secretary exports (dd/mm/yyyy dates); `change` overrides cells by (row index, header)."""
+    lines = [",".join(HEADERS)]
+    for n, row in enumerate(rows):
+        values = {"STT": str(n + 1)}
+        for key, value in row.items():
+            if key == "stage":
+                value = STAGE_VI[str(value)]
+            elif isinstance(value, str) and len(value) == 10 and value[4] == "-":
+                value = f"{date.fromisoformat(value):%d/%m/%Y}"
+            values[SHORT[key]] = str(value)
+        for (index, header), value in (change or {}).items():
+            if index == n:
+                values[header] = value
+        lines.append(",".join(f'"{values.get(h, "")}"' for h in HEADERS))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def test_a_csv_field_beyond_the_csv_limit_is_a_named_line_error(org):
+    huge = "x" * (200 * 1024)                                  # beyond the csv module's 128 KB field limit
+    data = csv_of(COMMITTEE[:3], change={(1, "Số giấy chứng nhận nhận thức về Đảng"): huge})
+    before = table_counts(org)
+    with pytest.raises(ImportRejected) as caught:
+        import_files(org, data, "ho-so.csv", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(3, "Tệp")]     # header line 1, second row line 3
+    assert "xxxx" not in str(caught.value)
+    assert table_counts(org) == before
+
+
+def test_a_cell_longer_than_any_real_column_is_refused_naming_its_column(org):
+    long_name = "Lò Văn " + "A" * 1200                        # under the csv limit, over 1,000 characters
+    long_number = "318-QĐ/ĐU" + "9" * 2000
+    data = csv_of(COMMITTEE[:7], change={(0, "Họ và tên"): long_name, (6, "Số quyết định kết nạp"): long_number})
+    before = table_counts(org)
+    with pytest.raises(ImportRejected) as caught:
+        import_files(org, data, "ho-so.csv", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(2, "Họ và tên"), (8, "Số quyết định kết nạp")]
+    assert all("1000 ký tự" in e.rule for e in caught.value.errors)
+    assert "AAAA" not in str(caught.value) and "9999" not in str(caught.value)
+    assert table_counts(org) == before
+    # the same in a workbook
+    rows = [dict(r) for r in COMMITTEE[:7]]
+    rows[6]["decision_no"] = long_number
+    with pytest.raises(ImportRejected) as again:
+        import_files(org, xlsx(rows), "ho-so.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in again.value.errors] == [(8, "Số quyết định kết nạp")]
+
+
+def _with_decision_number(value: str, *, as_text: bool) -> bytes:
+    """COMMITTEE[:7] (line 8 is admitted by decision) with its decision number cell replaced: as a formula (what
+    Excel stores when one types =1+1) or as a text cell whose text starts with "=" (typed '=1+1)."""
+    book = load_workbook(io.BytesIO(xlsx(COMMITTEE[:7])))
+    sheet = book["Hồ sơ"]
+    cell = sheet.cell(row=8, column=HEADERS.index("Số quyết định kết nạp") + 1)
+    cell.value = value
+    if as_text:
+        cell.data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def decision_number(engine, batch_id: int, line: int) -> str:
+    cid = candidates_by_line(engine, batch_id)[line]["id"]
+    cand = Candidate.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(cand.c.facts).where(cand.c.id == cid)).scalar_one()["decision_number"]
+
+
+def test_a_formula_cell_is_refused_and_formula_looking_text_is_stored_as_typed(org):
+    # A formula is refused, never evaluated nor replaced by a value Excel may have cached: the paper decision's
+    # number must be what the secretary typed, and openpyxl-written files carry no cached value at all.
+    before = table_counts(org)
+    with pytest.raises(ImportRejected) as caught:
+        import_files(org, _with_decision_number("=1+1", as_text=False), "f.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(8, "Số quyết định kết nạp")]
+    assert "công thức" in caught.value.errors[0].rule
+    assert table_counts(org) == before
+    # Text that merely starts with "=", "+", "-" or "@" is kept literally.
+    report = import_files(org, _with_decision_number("=1+1", as_text=True), "t.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    assert decision_number(org, report.batch_id, 8) == "=1+1"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+84-QĐ", "-12/QĐ", "@SUM(A1)"])
+def test_formula_looking_text_in_a_csv_is_stored_literally(org, text):
+    data = csv_of(COMMITTEE[:7], change={(6, "Số quyết định kết nạp"): text})
+    report = import_files(org, data, "ho-so.csv", ADMIN, authority=AUTHORITY, now=NOW)
+    assert decision_number(org, report.batch_id, 8) == text
