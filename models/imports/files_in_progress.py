@@ -58,6 +58,7 @@ MAX_ROWS = 5000
 # Longer than any legitimate cell (a name, a decision number, a member code): a bigger one is refused before it
 # reaches the database or a page.
 MAX_CELL = 1000
+STEPS_PER_EVENT = 3
 
 
 @dataclass(frozen=True)
@@ -526,8 +527,14 @@ def _import_row(conn: Connection, row: Row, actor: Actor, imported: Imported, ca
     stage, version = first.initial_stage, first.version
     report = LineReport(row.line, stage, "", version, candidate_id=cid)
     consumed: set[str] = set()
+    # A row takes each event at most a few times (steps that stay are not replayed), so more steps than that means
+    # the rule sets lead it round a loop: stop with a row error rather than spin.
+    limit = STEPS_PER_EVENT * max(len(rs.events) for rs in all_rulesets().values())
     while True:
         rs = get_ruleset(version)
+        if len(report.steps) >= limit:
+            raise _RowFailed([RowError(row.line, STAGE.header, f"Quá {limit} bước khi dựng lại hồ sơ từ các ngày đã ghi: "
+                                                               "quy trình quay vòng, hãy kiểm tra các ngày của dòng này.")])
         planned = [p for e in forward_events(rs, stage) if (p := step_for(e, row)) is not None]
         if not planned:
             system = _system_step(conn, rs, stage, cid, row, local_today(now))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
+from importlib import resources
 
 import pytest
 from openpyxl import load_workbook
@@ -13,7 +14,9 @@ from sqlalchemy import select
 
 from models.imports.files_in_progress import import_files
 from models.imports.rows import ImportRejected
+from models.procedure.loader import all_rulesets
 from models.tables import Candidate
+from tests.changes.rulesets import rulesets_dir
 from tests.changes.test_files_in_progress import (
     ADMIN,
     AUTHORITY,
@@ -27,6 +30,7 @@ from tests.changes.test_files_in_progress import (
     xlsx,
 )
 
+__all__ = ["rulesets_dir"]       # fixture
 UNREADABLE = "Không đọc được tệp Excel"
 
 
@@ -151,3 +155,38 @@ def test_formula_looking_text_in_a_csv_is_stored_literally(org, text):
     data = csv_of(COMMITTEE[:7], change={(6, "Số quyết định kết nạp"): text})
     report = import_files(org, data, "ho-so.csv", ADMIN, authority=AUTHORITY, now=NOW)
     assert decision_number(org, report.batch_id, 8) == text
+
+
+LOOP_EVENT = """  - id: reopen_file
+    label: "Bổ sung hồ sơ"
+    actor: cell_committee
+    from: [opinions]
+    to: file_preparation
+    records: {background_verified_on: $on}
+
+"""
+
+
+def looping_ruleset_text() -> str:
+    """qd294-2025 plus an event sending a file from opinions back to its preparation on the day of its background
+    check: replayed from a sheet, complete_file and reopen_file would follow each other for ever."""
+    text = (resources.files("models.procedure.rulesets") / "qd294-2025.yaml").read_text(encoding="utf-8")
+    text = text.replace("version: qd294-2025", "version: qd-loop-2025", 1)
+    text = text.replace("effective_from: 2025-07-01", "effective_from: 2025-07-02", 1)
+    text = text[:text.index("transitional:")] + text[text.index("\nforms:") + 1:]
+    at = text.index("  - id: summarise_opinions")
+    return text[:at] + LOOP_EVENT + text[at:]
+
+
+def test_a_row_that_loops_through_the_rule_set_stops_with_a_row_error(org, rulesets_dir):
+    (rulesets_dir / "qd-loop-2025.yaml").write_text(looping_ruleset_text(), encoding="utf-8")
+    all_rulesets.cache_clear()
+    events = len(all_rulesets()["qd-loop-2025"].events)
+    assert events == len(all_rulesets()["qd294-2025"].events) + 1
+    before = table_counts(org)
+    with pytest.raises(ImportRejected) as caught:
+        # line 5: file complete 19/06/2026, listed under qd-loop-2025 (in force from 02/07/2025)
+        import_files(org, xlsx(COMMITTEE[:4]), "vong.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(4, "Giai đoạn hiện tại"), (5, "Giai đoạn hiện tại")]
+    assert all(f"Quá {3 * events} bước" in e.rule for e in caught.value.errors)
+    assert table_counts(org) == before
