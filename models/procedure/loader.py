@@ -2,12 +2,16 @@
 
 That folder is $KETNAP_RULESETS_DIR, or `<KETNAP_HOME>/rulesets` when it is not set; `ketnap procedure add`
 copies a validated file there. The versions are read once per process; a version asked for and not known yet
-makes one rescan (another process may have added it), and `refresh()` rescans on demand.
+makes one rescan (another process may have added it), `in_force_on` notices a file added to (or changed in) the
+folder by comparing its listing with the one loaded, at most once every RESCAN_SECONDS, and `refresh()` rescans
+on demand.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +22,19 @@ import yaml
 from models.procedure.definition import DefinitionError, RuleSet, check_transitional_against, parse_ruleset
 
 EXTRA_DIR_ENV = "KETNAP_RULESETS_DIR"
+RESCAN_SECONDS = 2.0
+Signature = tuple[str, tuple[tuple[str, int, int], ...]]
+
+
+@dataclass
+class _Scan:
+    """The folder of added versions as last loaded, and when it was last looked at."""
+
+    signature: Signature | None = None
+    checked: float = 0.0
+
+
+_seen = _Scan()
 
 
 def extra_dir() -> Path:
@@ -52,6 +69,7 @@ def all_rulesets() -> dict[str, RuleSet]:
     sources = [(f.name, f.read_text(encoding="utf-8")) for f in resources.files("models.procedure.rulesets").iterdir()
                if f.name.endswith(".yaml")]
     extra = extra_dir()
+    _seen.signature, _seen.checked = _signature(extra), time.monotonic()
     if extra.is_dir():
         sources += [(p.name, p.read_text(encoding="utf-8")) for p in sorted(extra.glob("*.yaml"))]
     names: dict[str, str] = {}
@@ -66,6 +84,26 @@ def all_rulesets() -> dict[str, RuleSet]:
         if problems:
             raise DefinitionError(names[version], problems)
     return found
+
+
+def _signature(folder: Path) -> Signature:
+    """What the folder of added versions holds (names, sizes, modification times): a few stat calls."""
+    try:
+        files = tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.glob("*.yaml") if (st := p.stat())))
+    except OSError:
+        files = ()
+    return str(folder), files
+
+
+def _current() -> dict[str, RuleSet]:
+    """`all_rulesets()`, rescanned when the folder of added versions changed since it was read (looked at no more
+    than once every RESCAN_SECONDS): a long-running process picks up a version added by `ketnap procedure add`."""
+    known = all_rulesets()
+    if time.monotonic() - _seen.checked >= RESCAN_SECONDS:
+        _seen.checked = time.monotonic()
+        if _signature(extra_dir()) != _seen.signature:
+            known = refresh()
+    return known
 
 
 def refresh() -> dict[str, RuleSet]:
@@ -99,7 +137,7 @@ def check_new(text: str, source: str) -> RuleSet:
 
 def in_force_on(day: date) -> RuleSet:
     """The rule set whose effective date is the latest on or before `day`."""
-    candidates = [rs for rs in all_rulesets().values() if rs.effective_from <= day]
+    candidates = [rs for rs in _current().values() if rs.effective_from <= day]
     if not candidates:
         raise LookupError(f"no rule set was in force on {day.isoformat()}")
     return max(candidates, key=lambda rs: rs.effective_from)

@@ -330,6 +330,18 @@ def test_a_version_added_while_running_is_found_without_a_restart(rulesets_dir):
     assert get_ruleset(NEW).effective_from == date(2026, 9, 1)
 
 
+def test_the_version_in_force_follows_a_file_added_while_running(rulesets_dir):
+    import time
+
+    from models.procedure.loader import RESCAN_SECONDS, in_force_on
+
+    assert in_force_on(date(2026, 11, 22)).version == OLD            # read, and cached, before the file exists
+    (rulesets_dir / f"{NEW}.yaml").write_text(hypothetical_text(), encoding="utf-8")     # `procedure add` elsewhere
+    time.sleep(RESCAN_SECONDS + 0.1)                                 # the folder is looked at again after this
+    assert in_force_on(date(2026, 11, 22)).version == NEW            # no cache cleared by hand, no restart
+    assert in_force_on(date(2026, 8, 31)).version == OLD
+
+
 BAD_PROVISIONS = [
     ("replaces: [qd294-2025]", "replaces: [qd-test-2026]", "transitional.replaces", "cannot replace itself"),
     ("stage_map: {opinions: collecting_opinions}", "stage_map: {opinions: nowhere}", "transitional.stage_map.opinions",
