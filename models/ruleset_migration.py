@@ -499,15 +499,8 @@ def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], pla
             raise plan
         item |= {"outcome": plan.outcome, "stage_after": plan.stage_after}
         if plan.moves:
-            withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
-            appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, today)
-            values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
-                                      "version": cand["version"] + 1, "audit_seq": appended.seq,
-                                      "audit_head": appended.hash}
-            values |= _facts_update(cand, plan.moved_facts)
-            updated = conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]})
-            if updated.rowcount != 1:
-                raise RuntimeError(f"candidate {cand['id']} changed while locked")
+            appended, detail, withdrawn = move_candidate(conn, cand, plan, old, new, actor, now=now, on=today, why=why,
+                                                         migration_id=migration_id)
             item |= {"version_after": cand["version"] + 1, "audit_event_id": appended.id,
                      "detail": detail | {"reminders_withdrawn": withdrawn}}
         else:
@@ -525,12 +518,30 @@ def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], pla
     return _reported(item), withdrawn
 
 
+def move_candidate(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, old: RuleSet, new: RuleSet,
+                   actor: Actor, *, now: datetime, on: date, why: str, migration_id: int | None = None,
+                   ) -> tuple[Any, dict[str, Any], int]:
+    """Store one locked candidate's move as `judge` planned it (deadlines, audit event naming both versions, the
+    candidate row): a migration's, or an import's when a step replayed from the sheet crosses into a new version
+    (then `migration_id` is None and `on` is that step's date). Returns the audit event, its detail, reminders
+    withdrawn."""
+    withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
+    appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, on)
+    values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
+                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
+    values |= _facts_update(cand, plan.moved_facts)
+    updated = conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]})
+    if updated.rowcount != 1:
+        raise RuntimeError(f"candidate {cand['id']} changed while locked")
+    return appended, detail, withdrawn
+
+
 def _fact_values(cand: Mapping[str, Any], names: Iterable[str]) -> dict[str, str | None]:
     facts = decode_facts(cand)
     return {n: (facts[n].isoformat() if isinstance(facts.get(n), date) else facts.get(n)) for n in names}
 
 
-def _audit_move(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, migration_id: int, old: RuleSet,
+def _audit_move(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, migration_id: int | None, old: RuleSet,
                 new: RuleSet, actor: Actor, now: datetime, today: date) -> tuple[Any, dict[str, Any]]:
     """The candidate's audit event of the move (both versions, the stage mapping, every deadline change) and the
     item detail kept to revert it."""

@@ -132,6 +132,9 @@ class Imported:
     batch_id: int
     authority: str
     accept_unverified: bool = False
+    # The version the step is judged under, when the import has decided it (the version in force on the step's
+    # date, or the candidate's own when the new version's transitional provisions keep the file on it).
+    ruleset_version: str | None = None
 
     def payload(self, failures: list[dict[str, Any]]) -> dict[str, Any]:
         return {"batch": self.batch_id, "authority": self.authority, "before_ketnap": True, "failures": failures}
@@ -256,9 +259,12 @@ def precheck_transition(engine: Engine, candidate_id: int, event: str, on: date,
 
 def _transition(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, request_digest: str,
                 now: datetime, calendar: WorkingCalendar, imported: Imported | None = None) -> TransitionResult:
-    # An imported step is judged by the rule set in force on its own date, not by the candidate's.
-    rs, situation, open_rows = _load(conn, cand, req, now, calendar,
-                                     ruleset=in_force_on(req.on) if imported else None)
+    # An imported step is judged by the rule set the import chose for it (in force on its own date, or the one its
+    # transitional provisions keep the file on), not necessarily the candidate's.
+    ruleset = None
+    if imported:
+        ruleset = get_ruleset(imported.ruleset_version) if imported.ruleset_version else in_force_on(req.on)
+    rs, situation, open_rows = _load(conn, cand, req, now, calendar, ruleset=ruleset)
     inputs = situation.inputs
     decision = decide(rs, req.event, situation, enforce_guards=not (imported and imported.accept_unverified))
     head = (cand["audit_seq"], cand["audit_head"])

@@ -18,6 +18,7 @@ and start no Prefect flow runs (one import replays many steps in one transaction
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -44,8 +45,9 @@ from models.imports.sheet_columns import BY_HEADER, BY_KEY, COLUMNS, STAGE, STEP
 from models.organisation import PARTY_CELLS
 from models.people import GENDERS, OCCUPATIONS, ethnic_group
 from models.procedure.definition import STAY, Event, RuleSet
-from models.procedure.engine import InputError
+from models.procedure.engine import InputError, StageConflict
 from models.procedure.loader import all_rulesets, get_ruleset, in_force_on
+from models.ruleset_migration import judge, move_candidate
 from models.tables import AuditEvent, Candidate, Deadline, ImportBatch, Member, OrgUnit
 from models.transitions import Imported, TransitionRequest, TransitionResult, apply_in, local_today
 
@@ -544,7 +546,13 @@ def _import_row(conn: Connection, row: Row, actor: Actor, imported: Imported, ca
         step = planned[0]
         if step.on == date.min:
             raise _RowFailed([RowError(row.line, step.header(), f"Thiếu ngày của bước “{rs.event(step.event).label}”.")])
-        result = _apply(conn, cid, row.line, step, actor, imported, calendar, now)
+        in_force = in_force_on(step.on)
+        if in_force.version != version and _cross(conn, cid, row.line, step, rs, in_force, actor, imported, calendar, now):
+            version = in_force.version
+            stage = conn.execute(select(CANDIDATE.c.stage).where(CANDIDATE.c.id == cid)).scalar_one()
+            continue                  # planned again from the (possibly mapped) stage, under the new version
+        result = _apply(conn, cid, row.line, step, actor, dataclasses.replace(imported, ruleset_version=version), calendar,
+                        now)
         consumed.update(step.facts)
         stage, version = result.stage_after, result.ruleset_version
         report.steps.append({"event": step.event, "on": step.on.isoformat(), "ruleset_version": version})
@@ -565,6 +573,31 @@ def _import_row(conn: Connection, row: Row, actor: Actor, imported: Imported, ca
     return report
 
 
+def _cross(conn: Connection, cid: int, line: int, step: PlannedStep, old: RuleSet, new: RuleSet, actor: Actor,
+           imported: Imported, calendar: WorkingCalendar, now: datetime) -> bool:
+    """A step dated in the time of a newer version: judged as a migration judges the file (models/ruleset_migration.py
+    `judge`), then stored as a migration stores a move (the deadlines recomputed, an audit event naming both versions
+    and the stage mapping). True: the file moved; False: its stage finishes under `old` (the step is judged by it).
+    A file the new version cannot take is a row error saying why."""
+    tr = new.transitional
+    if tr is None or old.version not in tr.replaces:
+        raise _RowFailed([RowError(line, step.header(), f"Ngày {step.on:%d/%m/%Y} thuộc thời gian hiệu lực của quy định "
+                                                        f"{new.version}, nhưng quy định này không có điều khoản chuyển tiếp "
+                                                        f"cho hồ sơ theo {old.version}.")])
+    cand = conn.execute(select(CANDIDATE).where(CANDIDATE.c.id == cid)).mappings().one()
+    rows = conn.execute(select(DEADLINE).where(DEADLINE.c.candidate_id == cid, DEADLINE.c.status == "open")
+                        .order_by(DEADLINE.c.id)).mappings().all()
+    plan = judge(cand, rows, old, new, calendar)
+    if plan.outcome == "stayed":
+        return False
+    if plan.outcome == "blocked":
+        raise _RowFailed([RowError(line, step.header(), f"Không chuyển được hồ sơ sang quy định {new.version} (có hiệu "
+                                                        f"lực từ {new.effective_from:%d/%m/%Y}): {plan.message}")])
+    move_candidate(conn, cand, plan, old, new, actor, now=now, on=step.on,
+                   why=f"import batch {imported.batch_id}: {old.version} -> {new.version}")
+    return True
+
+
 def _apply(conn: Connection, cid: int, line: int, step: PlannedStep, actor: Actor, imported: Imported,
            calendar: WorkingCalendar, now: datetime) -> TransitionResult:
     request = TransitionRequest(cid, step.event, step.on, actor, inputs=step.inputs, reason=imported.authority)
@@ -572,6 +605,9 @@ def _apply(conn: Connection, cid: int, line: int, step: PlannedStep, actor: Acto
         result = apply_in(conn, request, now=now, calendar=calendar, imported=imported)
     except InputError as exc:
         raise _RowFailed([RowError(line, step.header(p.field), p.message_vi) for p in exc.problems]) from None
+    except StageConflict as exc:
+        raise _RowFailed([RowError(line, step.header(), f"Bước “{step.event}” không áp dụng cho giai đoạn hiện tại của "
+                                                        f"hồ sơ (“{exc.stage}”).")]) from None
     if not result.applied:
         raise _RowFailed([StepError(line, step.header(), f.message, rule_id=f.rule, cite=f.cite) for f in result.failures])
     return result
