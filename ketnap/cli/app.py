@@ -25,6 +25,7 @@ from ketnap.cli.output import EXIT_REFUSED, emit, fail, handled, to_json
 from ketnap.context import cli_actor, engine
 from ketnap.settings import get_settings
 from models.audit.trail import verify
+from models.calendar.working_days import WorkingCalendar, vietnam_calendar
 from models.calendar_in_force import current_calendar
 from models.casefile import open_casefile
 from models.database import migrate
@@ -268,6 +269,14 @@ def procedure_check(file: Path, as_json: Json = False) -> None:
         emit({"ok": True, "version": rs.version}, as_json, lambda: typer.echo(f"{file.name}: {rs.version} is valid"))
 
 
+def _calendar() -> WorkingCalendar:
+    """The calendar in force: with the corrections recorded in the database, when there is one."""
+    from sqlalchemy import inspect
+
+    eng = engine()
+    return current_calendar(eng) if inspect(eng).has_table("calendar_correction") else vietnam_calendar()
+
+
 @calendar_app.command("due")
 def calendar_due(
     start: str,
@@ -277,7 +286,7 @@ def calendar_due(
 ) -> None:
     """The last day of a period counted from START (the day itself not counted)."""
     with handled(as_json):
-        cal = current_calendar(engine())
+        cal = _calendar()
         day = date.fromisoformat(start)
         if (working_days is None) == (months is None):
             fail(2, "bad_input", "give exactly one of --working-days or --months", as_json)
@@ -290,7 +299,7 @@ def calendar_due(
 def calendar_days_off(year: int, as_json: Json = False) -> None:
     """Public holidays and days off in YEAR, and make-up working Saturdays."""
     with handled(as_json):
-        cal = current_calendar(engine())
+        cal = _calendar()
         off = sorted((d, n) for d, n in cal.days_off.items() if d.year == year)
         extra = sorted(d for d in cal.extra_working_days if d.year == year)
         data = {"year": year, "calendar": cal.version, "days_off": [{"date": d, "name": n} for d, n in off],

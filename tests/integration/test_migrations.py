@@ -39,9 +39,8 @@ def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path):
     from datetime import date
 
     import yaml
-    from sqlalchemy import select, text
+    from sqlalchemy import MetaData, Table, select
 
-    from models.imports.candidates import add_candidates
     from models.imports.organisation import import_organisation
     from models.tables import Candidate
     from models.transitions import TransitionRequest, apply_transition
@@ -55,10 +54,18 @@ def test_upgrading_a_database_that_holds_data_keeps_it(tmp_path):
     old_file.write_text(yaml.safe_dump({"units": demo["units"], "members": demo["members"]}, allow_unicode=True),
                         encoding="utf-8")
     import_organisation(engine, old_file, SECRETARY, now=NOW)
-    (cid,) = add_candidates(engine, [(0, candidate())], SECRETARY, now=NOW)
     with engine.begin() as conn:            # what 0003-era code wrote: the helper in the JSON facts
-        conn.execute(text("UPDATE candidate SET facts = :f WHERE id = :id"),
-                     {"f": '{"helper_member_id": 9, "new_member_certificate_on": "2026-03-20"}', "id": cid})
+        # the 0003 table as it is in that database (today's code writes columns it did not have yet)
+        table = Table("candidate", MetaData(), autoload_with=conn)
+        c = candidate()
+        row = {"full_name": c.full_name, "birth_date": c.birth_date, "gender": c.gender, "ethnicity": c.ethnicity,
+               "general_education_grade": c.general_education_grade, "occupation": c.occupation, "cell_id": c.cell,
+               "ruleset_version": "qd294-2025", "stage": "source", "version": 1, "audit_seq": 0, "audit_head": "",
+               "created_at": NOW, "facts": {"helper_member_id": 9, "new_member_certificate_on": "2026-03-20"},
+               "youth_union_member": False, "trade_union_member": False, "prior_expunged_conviction": False,
+               "prior_readmitted_before": False}
+        cid = conn.execute(table.insert().values(**{k: v for k, v in row.items() if k in table.c})
+                           .returning(table.c.id)).scalar_one()
     engine.dispose()
     migrate(url)
     engine = make_engine(url)
