@@ -82,4 +82,8 @@ def year_file(year: int) -> None:
     from models.calendar_corrections import year_in_force
 
     with handled(False):
-        typer.echo(yaml.safe_dump(year_in_force(engine(), year), allow_unicode=True, sort_keys=False, width=1000), nl=False)
+        data = year_in_force(engine(), year)
+        data["revision"] += 1          # what this file becomes once recorded; refused if someone records one first
+        typer.echo(f"# The days off of {year} in force (revision {data['revision'] - 1}), to edit: the whole year, "
+                   "not a difference.\n# Set `source` to the announcement, then: ketnap calendar correct FILE --dry-run")
+        typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), nl=False)

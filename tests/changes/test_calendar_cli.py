@@ -20,9 +20,8 @@ def _db(path) -> sqlite3.Connection:
 
 def test_export_edit_preview_and_record_a_corrected_year(demo, tmp_path):
     year = yaml.safe_load(run(demo, "calendar", "year", "2026").stdout)
-    assert year["revision"] == 1 and "2026-02-16" in year["days_off"]
+    assert year["revision"] == 2 and "2026-02-16" in year["days_off"]       # the revision this file becomes
     year["days_off"] |= {"2026-12-31": "Nghỉ cuối năm (giả định)"}
-    year.pop("revision")
     year["source"] = "Thông báo điều chỉnh lịch nghỉ cuối năm 2026 (giả định)"
     path = tmp_path / "2026.yaml"
     path.write_text(yaml.safe_dump(year, allow_unicode=True), encoding="utf-8")
@@ -49,11 +48,12 @@ def test_export_edit_preview_and_record_a_corrected_year(demo, tmp_path):
     assert detail["changes"] == applied["changes"]
     assert "31/12/2026" in run(demo, "calendar", "days-off", "2026").stdout
 
-    again = run(demo, "calendar", "correct", str(path), "--json", check_code=None)
-    path.write_text(yaml.safe_dump(year | {"revision": 2}, allow_unicode=True), encoding="utf-8")
+    # the same file again: it was exported at revision 1 to become 2, and 2 is recorded now (stale)
     stale = run(demo, "calendar", "correct", str(path), "--json", check_code=2)
     assert json.loads(stale.stdout)["error"]["problems"][0]["field"] == "revision"
-    assert again.returncode == 0        # no revision given: the next one (3), an idempotent arrangement
+    path.write_text(yaml.safe_dump({k: v for k, v in year.items() if k != "revision"}, allow_unicode=True),
+                    encoding="utf-8")
+    assert run_json(demo, "calendar", "correct", str(path))["revision"] == 3     # no revision: the next one
 
 
 def test_a_bad_file_exits_2_naming_the_field(demo, tmp_path):
