@@ -209,7 +209,17 @@ class Formula:
 # --- parsing values ------------------------------------------------------------------------------------------
 
 class BadValue(ValueError):
-    pass
+    """A cell that cannot be read: the text read, and what was expected (in Vietnamese)."""
+
+    def __init__(self, text: str, expected: str):
+        self.text, self.expected = text, expected
+        super().__init__(f"“{text}” {expected}")
+
+
+# The candidate's CV facts: a bad value there is reported by its column and expected format only, never echoed
+# (the admin reads no personal file; the admin has the sheet). Dates of steps, member codes, votes are echoed.
+CV_KEYS = frozenset({"full_name", "birth_date", "gender", "ethnicity", "religion", "general_education_grade",
+                     "occupation", "youth_union_member", "trade_union_member"})
 
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -229,7 +239,7 @@ def parse_date(value: Any) -> date:
             return date(int(m[3]), int(m[2]), int(m[1]))
         return date.fromisoformat(text)
     except ValueError:
-        raise BadValue(f"“{text}” không phải ngày hợp lệ (dạng dd/mm/yyyy).") from None
+        raise BadValue(text, "không phải ngày hợp lệ (dạng dd/mm/yyyy).") from None
 
 
 def _parse(col: Column, value: Any, stage_labels: dict[str, str]) -> Any:
@@ -245,7 +255,7 @@ def _parse(col: Column, value: Any, stage_labels: dict[str, str]) -> Any:
                 return value
             if text.isdigit():
                 return int(text)
-            raise BadValue(f"“{text}” không phải số nguyên.")
+            raise BadValue(text, "không phải số nguyên.")
         case "bool":
             if isinstance(value, bool):
                 return value
@@ -253,27 +263,27 @@ def _parse(col: Column, value: Any, stage_labels: dict[str, str]) -> Any:
                 return True
             if folded in _NO:
                 return False
-            raise BadValue(f"“{text}” phải là Có hoặc Không.")
+            raise BadValue(text, "phải là Có hoặc Không.")
         case "gender":
             for code, label in GENDERS.items():
                 if folded in (code, header_key(label)):
                     return code
-            raise BadValue(f"“{text}” phải là Nam hoặc Nữ.")
+            raise BadValue(text, "phải là Nam hoặc Nữ.")
         case "grade":
             m = re.match(r"^(\d{1,2})(?:\s*/\s*(10|12))?$", text.removesuffix(".0"))
             if not m or int(m[1]) > int(m[2] or 12):
-                raise BadValue(f"“{text}” không phải trình độ học vấn (ví dụ 12/12, 9/12).")
+                raise BadValue(text, "không phải trình độ học vấn (ví dụ 12/12, 9/12).")
             grade = int(m[1])
             return grade + 2 if m[2] == "10" else grade        # the old 10-year system: 10/10 = 12/12
         case "occupation":
             for code, label in OCCUPATIONS.items():
                 if folded in (code, header_key(label)):
                     return code
-            raise BadValue(f"“{text}” không có trong danh mục nghề nghiệp.")
+            raise BadValue(text, "không có trong danh mục nghề nghiệp.")
         case "stage":
             if folded in stage_labels:
                 return stage_labels[folded]
-            raise BadValue(f"“{text}” không phải tên giai đoạn của quy trình (xem trang Danh mục).")
+            raise BadValue(text, "không phải tên giai đoạn của quy trình (xem trang Danh mục).")
         case _:
             return text
 
@@ -318,7 +328,8 @@ def parse_rows(raw: list[tuple[int, dict[str, Any]]]) -> tuple[list[Row], list[R
             try:
                 typed[key] = _parse(col, value, labels)
             except BadValue as exc:
-                errors.append(RowError(line, col.header, str(exc)))
+                errors.append(RowError(line, col.header, f"Ô này {exc.expected}" if key in CV_KEYS
+                                       else str(exc)))
                 bad = True
         for col in COLUMNS:
             if col.required and values.get(col.key) is None:
@@ -330,7 +341,7 @@ def parse_rows(raw: list[tuple[int, dict[str, Any]]]) -> tuple[list[Row], list[R
             typed.pop("religion")
         if typed.get("ethnicity") and ethnic_group(typed["ethnicity"]) is None:
             errors.append(RowError(line, BY_KEY["ethnicity"].header,
-                                   f"“{typed['ethnicity']}” không phải một trong 54 dân tộc Việt Nam."))
+                                   "Ô này không phải một trong 54 dân tộc Việt Nam (ví dụ: Kinh, Thái, Mông)."))
             continue
         sponsors = []
         for n in (1, 2):

@@ -397,7 +397,7 @@ def test_every_bad_row_is_reported_with_its_rule_and_nothing_is_written(org):
     assert [(e.field, "ZZ99" in e.rule) for e in by_line[6]] == [("Người giới thiệu 2", True)]
     assert [e.field for e in by_line[7]] == ["Giai đoạn hiện tại"]
     assert "Chờ tổ chức lễ kết nạp" in by_line[7][0].rule and "Chi bộ xét, đề nghị kết nạp" in by_line[7][0].rule
-    assert [(e.field, "dd/mm/yyyy" in e.rule) for e in by_line[8]] == [("Ngày sinh", True)]
+    assert [(e.field, "dd/mm/yyyy" in e.rule, "31/02/1990" in e.rule) for e in by_line[8]] == [("Ngày sinh", True, False)]
     text = str(caught.value)
     assert "Cầm Văn Phúc" not in text and "1985" not in text           # no CV field echoed
 

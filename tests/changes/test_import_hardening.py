@@ -190,3 +190,26 @@ def test_a_row_that_loops_through_the_rule_set_stops_with_a_row_error(org, rules
     assert [(e.line, e.field) for e in caught.value.errors] == [(4, "Giai đoạn hiện tại"), (5, "Giai đoạn hiện tại")]
     assert all(f"Quá {3 * events} bước" in e.rule for e in caught.value.errors)
     assert table_counts(org) == before
+
+
+def test_bad_cv_values_are_named_by_column_and_format_only_step_values_are_echoed(org):
+    rows = [dict(r) for r in COMMITTEE[:4]]
+    rows[0] |= {"born": "31/02/1990", "gender": "Nam giới", "eth": "Kinhh", "grade": "13/12", "job": "Thợ săn",
+                "youth": "Hình như có"}
+    rows[3] |= {"cell_on": "31/02/2026", "cell_yes": "bốn"}
+    with pytest.raises(ImportRejected) as caught:
+        import_files(org, xlsx(rows, real_dates=False), "cv.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    by_field = {(e.line, e.field): e.rule for e in caught.value.errors}
+    cv = {k: v for (line, k), v in by_field.items() if line == 2}
+    assert set(cv) == {"Ngày sinh", "Giới tính", "Trình độ học vấn", "Nghề nghiệp", "Đoàn viên"}
+    assert "dd/mm/yyyy" in cv["Ngày sinh"] and "Nam hoặc Nữ" in cv["Giới tính"]
+    for raw in ("31/02/1990", "Nam giới", "13/12", "Thợ săn", "Hình như có"):
+        assert raw not in str(caught.value)
+    # the ethnicity is checked once the other values read: alone on its row
+    rows[0] = dict(COMMITTEE[0]) | {"eth": "Kinhh"}
+    with pytest.raises(ImportRejected) as again:
+        import_files(org, xlsx(rows[:1]), "cv2.xlsx", ADMIN, authority=AUTHORITY, now=NOW)
+    assert [(e.line, e.field) for e in again.value.errors] == [(2, "Dân tộc")]
+    assert "Kinhh" not in str(again.value) and "54 dân tộc" in again.value.errors[0].rule
+    # not CV facts: the step's date and the vote are echoed (the admin finds the cell by its value)
+    assert "31/02/2026" in by_field[(5, "Ngày chi bộ xét")] and "bốn" in by_field[(5, "Số tán thành (chi bộ)")]

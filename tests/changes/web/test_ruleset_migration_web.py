@@ -71,3 +71,29 @@ def test_the_organisation_department_cannot_migrate(client, demo, third_ruleset)
                           headers={"Origin": "http://testserver"})
     assert refused.status_code == 403
     assert all(version == OLD for _, version in _in_flight(demo).values() if version != "qd24-2021")
+
+
+def test_the_dry_run_names_the_rule_of_a_warning_not_its_message(client, demo, third_ruleset):
+    # A file whose certificate (20/09/2022) the new 48-month validity makes too old: the guard's message states the
+    # certificate's age and date, CV facts the admin does not read; the page names the rule, its code and citation.
+    from datetime import date
+
+    from models.ruleset_migration import plan_migration
+    from tests.support import TO_CELL_REVIEW, add, walk
+
+    cid = add(demo, full_name="Lò Văn Sáu", listed_on=date(2022, 8, 1), ruleset=OLD)
+    walk(demo, cid, [("nominate_for_course", "2025-10-01", {}),
+                     ("record_awareness_certificate", "2025-11-20", {"certificate_number": "CN-2022",
+                                                                     "certificate_on": "2022-09-20"}),
+                     *TO_CELL_REVIEW[2:]])
+    plan = plan_migration(demo, OLD, NEW, today=date(2026, 11, 22), only=[cid])
+    (item,) = plan.items
+    assert item.warnings and {w.rule for w in item.warnings} == {"awareness_certificate"}
+    session_for(client, demo, ADMIN_USER)
+    preview = client.get("/admin/rulesets/dry-run", params={"from_version": OLD, "to_version": NEW, "unit_id": ""})
+    assert preview.status_code == 200
+    row = re.search(rf'<tr data-candidate="{cid}">(.*?)</tr>', preview.text, re.S)
+    assert row is not None
+    for w in item.warnings:
+        assert w.message not in row[1] and w.rule in row[1] and w.code in row[1] and w.cite in row[1]
+    assert "2022" not in row[1]
