@@ -291,19 +291,26 @@ def _deadline_id(engine, cid: int) -> int:
                                                  t.c.clock == "recognition_vote")).scalar_one()
 
 
-def test_csv_with_a_bom_and_text_dates_gives_the_same_files(org):
-    header = ",".join(HEADERS)
-    lines = [header]
-    for n, row in enumerate(COMMITTEE[:3], start=1):
-        values = {"STT": str(n)}
+def csv_of(rows: list[dict[str, object]], *, change: dict[tuple[int, str], str] | None = None) -> bytes:
+    """The rows as a CSV a secretary exports (dd/mm/yyyy dates); `change` overrides cells by (row index, header)."""
+    lines = [",".join(HEADERS)]
+    for n, row in enumerate(rows):
+        values = {"STT": str(n + 1)}
         for key, value in row.items():
             if key == "stage":
                 value = STAGE_VI[str(value)]
             elif isinstance(value, str) and len(value) == 10 and value[4] == "-":
                 value = f"{date.fromisoformat(value):%d/%m/%Y}"
             values[SHORT[key]] = str(value)
+        for (index, header), value in (change or {}).items():
+            if index == n:
+                values[header] = value
         lines.append(",".join(f'"{values.get(h, "")}"' for h in HEADERS))
-    data = ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def test_csv_with_a_bom_and_text_dates_gives_the_same_files(org):
+    data = "\ufeff".encode() + csv_of(COMMITTEE[:3])
     report = import_files(org, data, "muong-bu.csv", ADMIN, authority=AUTHORITY, now=NOW)
     assert [(r.line, r.stage) for r in report.lines] == [(2, "source"), (3, "file_preparation"), (4, "opinions")]
 

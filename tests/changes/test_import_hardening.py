@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date
 from importlib import resources
 
 import pytest
@@ -23,9 +22,8 @@ from tests.changes.test_files_in_progress import (
     COMMITTEE,
     HEADERS,
     NOW,
-    SHORT,
-    STAGE_VI,
     candidates_by_line,
+    csv_of,
     table_counts,
     xlsx,
 )
@@ -65,24 +63,6 @@ def test_bytes_that_are_not_a_workbook_are_a_named_file_error(org, kind):
     assert [(e.line, e.field) for e in caught.value.errors] == [(0, "Tệp")]
     assert UNREADABLE in caught.value.errors[0].rule
     assert table_counts(org) == before
-
-
-def csv_of(rows: list[dict[str, object]], *, change: dict[tuple[int, str], str] | None = None) -> bytes:
-    """The rows as a CSV a secretary exports (dd/mm/yyyy dates); `change` overrides cells by (row index, header)."""
-    lines = [",".join(HEADERS)]
-    for n, row in enumerate(rows):
-        values = {"STT": str(n + 1)}
-        for key, value in row.items():
-            if key == "stage":
-                value = STAGE_VI[str(value)]
-            elif isinstance(value, str) and len(value) == 10 and value[4] == "-":
-                value = f"{date.fromisoformat(value):%d/%m/%Y}"
-            values[SHORT[key]] = str(value)
-        for (index, header), value in (change or {}).items():
-            if index == n:
-                values[header] = value
-        lines.append(",".join(f'"{values.get(h, "")}"' for h in HEADERS))
-    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def test_a_csv_field_beyond_the_csv_limit_is_a_named_line_error(org):
