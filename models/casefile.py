@@ -117,7 +117,10 @@ def casefile(engine: Engine, candidate_id: int, *, today: date, calendar: Workin
             {"seq": e["seq"], "kind": e["kind"], "event": e["event"], "label": _label(rs, e["kind"], e["event"]),
              "effective_on": e["effective_on"], "recorded_at": e["recorded_at"], "actor": e["actor"], "role": e["role"],
              "stage_before": e["stage_before"], "stage_after": e["stage_after"], "flow_run_id": e["flow_run_id"],
-             "failures": [f["message"] for f in e["payload"].get("failures", [])]}
+             "failures": [f["message"] for f in e["payload"].get("failures", [])],
+             # a step replayed from the paper file (before ketnap), with the rules it broke if accepted unverified
+             "before_ketnap": bool(e["payload"].get("imported")),
+             "unverified": [f["message"] for f in (e["payload"].get("imported") or {}).get("failures", [])]}
             for e in events
         ],
     }

@@ -66,7 +66,9 @@ def test_an_unverified_file_is_marked_on_every_page(client, demo):
         table = Candidate.__table__
         cid = conn.execute(select(table.c.id).where(table.c.imported_unverified.is_(True))).scalar_one()
     session_for(client, demo, ORG_DEPARTMENT)           # the commune's organisation department reads the files
-    assert LABEL in client.get(f"/candidates/{cid}").text
+    page = client.get(f"/candidates/{cid}").text
+    assert LABEL in page and "trước khi dùng ketnap (nhập từ hồ sơ giấy)" in page   # the steps in the timeline
+    assert "Chưa xác minh: " in page                                 # and the rule the accepted step broke
     history = client.get(f"/candidates/{cid}/history")
     assert LABEL in history.text and "Trước khi dùng ketnap" in history.text and AUTHORITY in history.text
     assert LABEL in client.get("/cells/cbcs-tram-y-te").text
