@@ -102,6 +102,8 @@ def print_candidates(rows: list[dict[str, Any]]) -> None:
 def print_casefile(c: dict[str, Any]) -> None:
     cv = c["cv"]
     typer.echo(f"#{c['id']} {c['full_name']}  (phiên bản {c['version']}, quy trình {c['ruleset']['version']})")
+    if c.get("imported", {}).get("label"):
+        typer.echo(f"  {c['imported']['label'].upper()}")
     typer.echo(f"  Sinh ngày {_d(cv['birth_date'])}, {cv['gender']}, dân tộc {cv['ethnicity']}, "
                f"tôn giáo {cv['religion'] or 'không'}, học vấn {cv['general_education']}"
                + (f" (vận dụng: {cv['education_exemption']})" if cv["education_exemption"] else ""))
@@ -145,6 +147,10 @@ def print_timeline(events: list[dict[str, Any]], indent: str = "") -> None:
             what = "xem hồ sơ"
         elif e["kind"] == "transition":
             what = f"{what} → {e['stage_after']}"
+            if e.get("before_ketnap"):
+                what += "  (trước khi dùng ketnap, nhập từ hồ sơ giấy)"
+            if e.get("unverified"):
+                what += "  CHƯA XÁC MINH: " + "; ".join(e["unverified"])
         typer.echo(f"{indent}{e['seq']:>3}. {_d(e['effective_on'])}  {what}  [{e['actor']}, {e['role']}]")
 
 

@@ -95,6 +95,9 @@ def test_template_dry_run_refusal_unverified_import_batches_and_verify(demo, tmp
     assert [(b["id"], b["mode"], b["candidates"], b["unverified"]) for b in batches] == [(done["batch_id"], "unverified", 3, 1)]
 
     reason = "Đã đối chiếu hồ sơ giấy tại Đảng ủy xã"
+    shown = run(demo, "show", str(ids[4])).stdout                 # the file says it, and which step broke what
+    assert "ĐÃ NHẬP TỪ HỒ SƠ GIẤY – CHƯA XÁC MINH" in shown and "CHƯA XÁC MINH: " in shown
+    assert "trước khi dùng ketnap, nhập từ hồ sơ giấy" in shown
     verified = run_json(demo, "import", "verify", str(ids[4]), "--reason", reason)
     assert verified["candidate_id"] == ids[4]
     with sqlite3.connect(demo / "ketnap.db") as conn:
