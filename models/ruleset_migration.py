@@ -19,6 +19,13 @@ chain and in the organisation's. Candidates are read and written in batches of `
 candidate inside its own savepoint: one candidate failing rolls back only its own changes, and the commit (an
 fsync on SQLite, a WAL flush on PostgreSQL) is paid once per batch rather than once per candidate; a batch holds
 its candidates' locks for a few tens of milliseconds, which a concurrent step simply waits out.
+
+A run killed between batches (process killed, database restarted) leaves its committed batches whole and its row
+"running". Each batch therefore also writes a heartbeat and the counts so far into the row's summary, in the same
+transaction: a "running" row whose last batch is older than `STALE_AFTER` is shown as interrupted, with what it had
+done. Running the same migration again continues with the files still on the old version (the only ones it reads)
+and closes the interrupted row (status "interrupted", an org-chain event naming what it had moved and the run that
+continues it). A revert keeps the same kind of heartbeat and is continued by reverting again.
 """
 
 from __future__ import annotations
@@ -28,10 +35,10 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from models.actors import SYSTEM, Actor
 from models.audit.trail import AUDIT, append_for_candidate, append_to_chain, candidate_chain
@@ -57,6 +64,9 @@ OUTCOME_LABELS = {"moved": "Chuyển sang quy định mới", "mapped": "Chuyể
                   "failed": "Lỗi khi chuyển"}
 ORG_CHAIN = "org"
 BATCH = 200
+# A batch takes well under a second; a run whose last batch is older than this is no longer running.
+STALE_AFTER = timedelta(minutes=5)
+STATE_LABELS = {"running": "Đang chạy", "interrupted": "Bị gián đoạn", "done": "Hoàn tất"}
 
 UPDATE_CANDIDATE = (CANDIDATE.update()
                     .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version")))
@@ -363,7 +373,10 @@ def _full_plan(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str
 def apply_migration(engine: Engine, from_version: str, to_version: str, actor: Actor, *, unit_id: str | None = None,
                     only: Iterable[int] | None = None, now: datetime | None = None,
                     batch: int = BATCH) -> MigrationResult:
-    """Move every in-flight candidate of `from_version` (in `unit_id`, among `only`) as planned under its lock."""
+    """Move every in-flight candidate of `from_version` (in `unit_id`, among `only`) as planned under its lock.
+
+    An earlier run of the same migration that was interrupted is continued (its files already moved are no longer
+    on `from_version`) and closed; one still running refuses this one."""
     now = now or datetime.now(UTC)
     today = local_today(now)
     old, new = versions(from_version, to_version)
@@ -373,16 +386,18 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
             f"Quy định {new.version} có hiệu lực từ {new.effective_from:%d/%m/%Y}: chưa thể chuyển hồ sơ.", "not_in_force")
     with reading(engine) as conn:
         calendar = current_calendar(conn)
+        interrupted = _earlier_runs(conn, old.version, new.version, unit_id)
         ids = in_flight_ids(conn, old, unit_id=unit_id, only=only)
     if not ids:
+        closed = _close_interrupted(engine, interrupted, None, actor, now)
         message = (f"Không còn hồ sơ nào đang xử lý theo {old.version}"
-                   + (f" trong “{unit_id}”" if unit_id else "") + ": không có gì để chuyển.")
+                   + (f" trong “{unit_id}”" if unit_id else "") + ": không có gì để chuyển." + _closed_note(closed))
         return MigrationResult(None, old.version, new.version, _totals(()), (), message)
     with engine.begin() as conn:
         migration_id = conn.execute(insert(MIGRATION).returning(MIGRATION.c.id), {
             "from_version": old.version, "to_version": new.version, "actor": actor.name, "role": actor.role,
             "applied_at": now, "calendar_version": calendar.version,
-            "summary": {"status": "running", "unit_id": unit_id, "candidates": len(ids)}}).scalar_one()
+            "summary": _progress(unit_id, len(ids), [], 0)}).scalar_one()
     done: list[dict[str, Any]] = []
     withdrawn = 0
     why = f"ruleset migration {migration_id}: {old.version} -> {new.version}"
@@ -394,6 +409,9 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
             reports, count = _store_batch(conn, migration_id, planned, old, new, actor, now, today, why)
             done += reports
             withdrawn += count
+            # The heartbeat commits with the batch: the counts shown for an interrupted run are what it committed.
+            conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(
+                summary=_progress(unit_id, len(ids), done, withdrawn)))
     totals = _totals(d["outcome"] for d in done)
     totals["gone"] = len(ids) - len(done)           # closed or moved by someone else between listing and locking
     totals["reminders_withdrawn"] = withdrawn
@@ -402,21 +420,114 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
         with engine.begin() as conn:
             conn.execute(ITEM.delete().where(ITEM.c.migration_id == migration_id))
             conn.execute(MIGRATION.delete().where(MIGRATION.c.id == migration_id))
+        closed = _close_interrupted(engine, interrupted, None, actor, now)
         message = (f"Không có hồ sơ nào được chuyển sang {new.version}: giữ quy định cũ {totals['stayed']}, "
-                   f"không chuyển được {totals['blocked']}.")
+                   f"không chuyển được {totals['blocked']}." + _closed_note(closed))
         return MigrationResult(None, old.version, new.version, totals, tuple(done), message)
+    closed = _close_interrupted(engine, interrupted, migration_id, actor, now)
     with engine.begin() as conn:
         org = append_to_chain(conn, ORG_CHAIN, kind="ruleset_migration", actor=actor, reason=why,
                               ruleset_version=new.version, now=now,
                               payload={"migration_id": migration_id, "from_version": old.version,
                                        "to_version": new.version, "unit_id": unit_id, "totals": totals,
-                                       "calendar_version": calendar.version})
+                                       "calendar_version": calendar.version, "continues": closed})
         conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary={
-            "status": "done", "unit_id": unit_id, "candidates": len(ids), "totals": totals, "org_event_id": org.id}))
+            "status": "done", "unit_id": unit_id, "candidates": len(ids), "totals": totals, "org_event_id": org.id,
+            "updated_at": _heartbeat(), "continues": closed}))
     message = (f"Đã chuyển {totals['moved'] + totals['mapped']} hồ sơ từ {old.version} sang {new.version} "
                f"({totals['mapped']} đổi giai đoạn); giữ quy định cũ {totals['stayed']}, không chuyển được "
-               f"{totals['blocked']}, lỗi {totals['failed']}.")
+               f"{totals['blocked']}, lỗi {totals['failed']}." + _closed_note(closed))
     return MigrationResult(migration_id, old.version, new.version, totals, tuple(done), message)
+
+
+# --- interrupted runs -----------------------------------------------------------------------------------------
+
+def _heartbeat() -> str:
+    """The machine's time, not the domain clock `now` (which a test or a back-dated run fixes): a heartbeat says
+    whether a process is still alive, which only the wall clock can tell."""
+    return datetime.now(UTC).isoformat()
+
+
+def _stale(part: Mapping[str, Any], at: datetime | None = None) -> bool:
+    beat = part.get("updated_at")
+    return beat is None or (at or datetime.now(UTC)) - datetime.fromisoformat(beat) > STALE_AFTER
+
+
+def state_of(row: Mapping[str, Any], at: datetime | None = None) -> str:
+    """done | running | interrupted: a run still "running" whose last batch is older than STALE_AFTER died
+    (or one already closed as interrupted)."""
+    summary = row["summary"] or {}
+    status = str(summary.get("status", "done"))
+    if status == "running" and _stale(summary, at):
+        return "interrupted"
+    return status
+
+
+def revert_state_of(row: Mapping[str, Any], at: datetime | None = None) -> str | None:
+    """None (never reverted) | done | running | interrupted, for the latest revert of a migration."""
+    revert = (row["summary"] or {}).get("revert")
+    if not revert:
+        return None
+    status = str(revert.get("status", "done"))
+    return "interrupted" if status == "running" and _stale(revert, at) else status
+
+
+def _progress(unit_id: str | None, candidates: int, done: Sequence[Mapping[str, Any]], withdrawn: int
+              ) -> dict[str, Any]:
+    return {"status": "running", "unit_id": unit_id, "candidates": candidates, "updated_at": _heartbeat(),
+            "done": _totals(d["outcome"] for d in done) | {"reminders_withdrawn": withdrawn}}
+
+
+def _earlier_runs(conn: Connection, from_version: str, to_version: str, unit_id: str | None) -> list[int]:
+    """Earlier runs of this migration left "running": the interrupted ones this run continues (same unit, or any
+    unit when this run covers the whole organisation). Refuses while one is still alive."""
+    rows = conn.execute(select(MIGRATION).where(MIGRATION.c.from_version == from_version,
+                                                MIGRATION.c.to_version == to_version)).mappings().all()
+    running = [r for r in rows if (r["summary"] or {}).get("status") == "running"]
+    alive = [r for r in running if state_of(r) == "running"]
+    if alive:
+        row = alive[0]
+        minutes = int(STALE_AFTER.total_seconds() // 60)
+        raise MigrationNotAllowed(
+            f"migration {row['id']} {from_version} -> {to_version} is still running",
+            f"Lần chuyển #{row['id']} từ {from_version} sang {to_version} đang chạy. Chờ lần đó kết thúc; nếu tiến "
+            f"trình đã dừng, sau {minutes} phút không có tiến triển nó được coi là bị gián đoạn và có thể chạy lại.",
+            "migration_running")
+    return sorted(r["id"] for r in running if unit_id is None or (r["summary"] or {}).get("unit_id") == unit_id)
+
+
+def _close_interrupted(engine: Engine, migration_ids: Sequence[int], continued_by: int | None, actor: Actor,
+                       now: datetime) -> list[dict[str, Any]]:
+    """Close interrupted runs: status "interrupted", totals from the items they committed, an org-chain event."""
+    closed = []
+    for mid in migration_ids:
+        with engine.begin() as conn:
+            row = conn.execute(select(MIGRATION).where(MIGRATION.c.id == mid).with_for_update()).mappings().first()
+            if row is None or (row["summary"] or {}).get("status") != "running":
+                continue                                    # closed meanwhile by another run
+            counts = dict(conn.execute(select(ITEM.c.outcome, func.count()).where(ITEM.c.migration_id == mid)
+                                       .group_by(ITEM.c.outcome)).all())
+            totals = _totals(Counter({str(k): int(v) for k, v in counts.items()}).elements())
+            moved = totals["moved"] + totals["mapped"]
+            summary = dict(row["summary"])
+            org = append_to_chain(
+                conn, ORG_CHAIN, kind="migration_interrupted", actor=actor, now=now,
+                ruleset_version=row["to_version"],
+                reason=f"ruleset migration {mid} interrupted after moving {moved} file(s); continued by "
+                       + (f"migration {continued_by}" if continued_by else "no new run (nothing left to move)"),
+                payload={"migration_id": mid, "from_version": row["from_version"], "to_version": row["to_version"],
+                         "moved": moved, "totals": totals, "last_batch_at": summary.get("updated_at"),
+                         "continued_by": continued_by})
+            summary |= {"status": "interrupted", "totals": totals, "continued_by": continued_by,
+                        "org_event_id": org.id, "closed_at": now.isoformat()}
+            conn.execute(update(MIGRATION).where(MIGRATION.c.id == mid).values(summary=summary))
+            closed.append({"migration_id": mid, "moved": moved})
+    return closed
+
+
+def _closed_note(closed: Sequence[Mapping[str, Any]]) -> str:
+    return "".join(f" Lần chuyển #{c['migration_id']} bị gián đoạn (đã chuyển {c['moved']} hồ sơ) đã được đóng."
+                   for c in closed)
 
 
 def _plan_or_error(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str, Any]], old: RuleSet,
@@ -599,8 +710,10 @@ def revert_migration(engine: Engine, migration_id: int, actor: Actor, *, candida
     old_version, new_version = migration["from_version"], migration["to_version"]
     reverted: list[int] = []
     why = f"revert of ruleset migration {migration_id}: {new_version} -> {old_version}"
+    _close_interrupted_revert(engine, migration_id, actor, now)
     for chunk in _chunks(items, batch):
         with engine.begin() as conn:
+            before = len(reverted)
             ids = [i["candidate_id"] for i in chunk]
             cands = {c["id"]: c for c in conn.execute(
                 select(CANDIDATE).where(CANDIDATE.c.id.in_(ids)).with_for_update()).mappings()}
@@ -611,18 +724,55 @@ def revert_migration(engine: Engine, migration_id: int, actor: Actor, *, candida
                     continue
                 _revert_one(conn, cand, item, migration_id, old_version, new_version, actor, now, why)
                 reverted.append(cand["id"])
+            # Committed with the batch: the count of reverted files is always what is stored, and a revert killed
+            # between batches shows as interrupted (continued by reverting again: only unreverted items are read).
+            _revert_progress(conn, migration_id, len(reverted) - before, {"status": "running", "updated_at": _heartbeat(),
+                                                           "actor": actor.name, "reverted": len(reverted)})
     if reverted:
         with engine.begin() as conn:
             append_to_chain(conn, ORG_CHAIN, kind="ruleset_reverted", actor=actor, reason=why,
                             ruleset_version=old_version, now=now,
                             payload={"migration_id": migration_id, "from_version": old_version,
                                      "to_version": new_version, "reverted": len(reverted), "refused": len(refused)})
-            summary = dict(migration["summary"] or {})
-            summary["reverted"] = int(summary.get("reverted", 0)) + len(reverted)
-            conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary=summary))
+    with engine.begin() as conn:
+        _revert_progress(conn, migration_id, 0, {"status": "done", "updated_at": _heartbeat(), "actor": actor.name,
+                                                 "reverted": len(reverted)})
     message = (f"Đã hoàn tác {len(reverted)} hồ sơ về {old_version}; {len(refused)} hồ sơ không hoàn tác được "
                "(đã có bước mới sau khi chuyển).") if refused else f"Đã hoàn tác {len(reverted)} hồ sơ về {old_version}."
     return RevertResult(migration_id, tuple(reverted), tuple(refused), message)
+
+
+def _revert_progress(conn: Connection, migration_id: int, newly_reverted: int, revert: dict[str, Any]) -> None:
+    row = conn.execute(select(MIGRATION.c.summary).where(MIGRATION.c.id == migration_id).with_for_update()).scalar_one()
+    summary = dict(row or {})
+    summary["reverted"] = int(summary.get("reverted", 0)) + newly_reverted
+    summary["revert"] = revert
+    conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary=summary))
+
+
+def _close_interrupted_revert(engine: Engine, migration_id: int, actor: Actor, now: datetime) -> None:
+    """A revert of this migration left "running" died (a live one refuses this one): close it with an org-chain
+    event naming how many files it had reverted; this revert continues with the items still unreverted."""
+    with engine.begin() as conn:
+        row = conn.execute(select(MIGRATION).where(MIGRATION.c.id == migration_id).with_for_update()).mappings().one()
+        if revert_state_of(row) == "running":
+            raise MigrationNotAllowed(
+                f"a revert of migration {migration_id} is still running",
+                f"Đang hoàn tác lần chuyển #{migration_id}. Chờ việc đó kết thúc; nếu tiến trình đã dừng, sau "
+                f"{int(STALE_AFTER.total_seconds() // 60)} phút nó được coi là bị gián đoạn và có thể chạy lại.",
+                "revert_running")
+        if revert_state_of(row) != "interrupted":
+            return
+        summary = dict(row["summary"])
+        revert = dict(summary["revert"])
+        org = append_to_chain(conn, ORG_CHAIN, kind="revert_interrupted", actor=actor, now=now,
+                              ruleset_version=row["from_version"],
+                              reason=f"revert of ruleset migration {migration_id} interrupted after reverting "
+                                     f"{revert.get('reverted', 0)} file(s); continued by a new revert",
+                              payload={"migration_id": migration_id, "reverted": int(revert.get("reverted", 0)),
+                                       "last_batch_at": revert.get("updated_at")})
+        summary["revert"] = revert | {"status": "interrupted", "org_event_id": org.id, "closed_at": now.isoformat()}
+        conn.execute(update(MIGRATION).where(MIGRATION.c.id == migration_id).values(summary=summary))
 
 
 def _refusal(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
@@ -692,7 +842,14 @@ def _swap(change: Mapping[str, Any]) -> dict[str, Any]:
 def list_migrations(engine: Engine) -> list[dict[str, Any]]:
     with reading(engine) as conn:
         rows = conn.execute(select(MIGRATION).order_by(MIGRATION.c.id.desc())).mappings().all()
-        return [dict(r) for r in rows]
+        return [_with_state(r) for r in rows]
+
+
+def _with_state(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with its state (done | running | interrupted), its revert's state and the counts done so far."""
+    summary = row["summary"] or {}
+    return dict(row) | {"state": state_of(row), "revert_state": revert_state_of(row),
+                        "counts": summary.get("totals") or summary.get("done") or {}}
 
 
 def migration_detail(engine: Engine, migration_id: int) -> dict[str, Any] | None:
@@ -702,4 +859,4 @@ def migration_detail(engine: Engine, migration_id: int) -> dict[str, Any] | None
             return None
         items = conn.execute(select(ITEM).where(ITEM.c.migration_id == migration_id)
                              .order_by(ITEM.c.candidate_id)).mappings().all()
-        return dict(row) | {"items": [dict(i) for i in items]}
+        return _with_state(row) | {"items": [dict(i) for i in items]}

@@ -13,6 +13,7 @@ from ketnap.cli.app_common import As, Json
 from ketnap.cli.output import EXIT_CONFLICT, emit, handled
 from ketnap.context import cli_actor, engine
 from ketnap.context import now as clock
+from models.ruleset_migration import BATCH, STATE_LABELS
 from models.transitions import local_today
 
 OUTCOME_WIDTH = 8
@@ -65,10 +66,12 @@ def procedure_migrate(
     unit: Annotated[str | None, typer.Option("--unit", help="Only the files of this unit's subtree")] = None,
     candidate: Annotated[list[int] | None, typer.Option("--candidate", help="Only these candidates (repeat)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would happen; change nothing")] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Files per transaction")] = BATCH,
     as_json: Json = False,
     as_: As = None,
 ) -> None:
-    """Move the in-flight files of one rule-set version to the next, as its transitional provisions say."""
+    """Move the in-flight files of one rule-set version to the next, as its transitional provisions say.
+    Run again after an interruption: it continues with the files still on the old version."""
     with handled(as_json):
         from models.ruleset_migration import apply_migration, plan_migration
 
@@ -79,7 +82,7 @@ def procedure_migrate(
             emit(data, as_json, lambda: _print_plan(data))
             return
         result = apply_migration(engine(), from_version, to_version, cli_actor(as_, "admin"), unit_id=unit,
-                                 only=candidate, now=clock())
+                                 only=candidate, now=clock(), batch=batch)
         out = result.as_dict()
         emit(out, as_json, lambda: _print_result(out))
         if result.totals.get("failed"):
@@ -129,13 +132,33 @@ def procedure_migrations(
         rows = list_migrations(engine())
         emit(rows, as_json, lambda: [typer.echo(
             f"#{r['id']:<4} {r['applied_at']:%Y-%m-%d %H:%M} {r['from_version']} -> {r['to_version']}  by {r['actor']}  "
-            + ", ".join(f"{k} {v}" for k, v in (r["summary"].get("totals") or {}).items())
+            + _state(r) + ", ".join(f"{k} {v}" for k, v in r["counts"].items())
             + (f", reverted {r['summary']['reverted']}" if r["summary"].get("reverted") else "")) for r in rows])
+
+
+def _state(r: dict[str, Any]) -> str:
+    """The run's state when it is not simply done, with what an interrupted run had done (its counts follow)."""
+    out = ""
+    if r["state"] != "done":
+        out = f"[{STATE_LABELS[r['state']]} ({r['state']})"
+        if r["state"] == "interrupted":
+            beat = r["summary"].get("updated_at")
+            out += f", last batch {beat[:16].replace('T', ' ')} UTC" if beat else ""
+            cont = r["summary"].get("continued_by")
+            out += f", continued by #{cont}" if cont else (", closed" if r["summary"].get("status") == "interrupted"
+                                                          else ", run the migration again to continue")
+        out += f", {r['summary'].get('candidates', '?')} files to process] "
+    if r["revert_state"] in ("running", "interrupted"):
+        revert = r["summary"]["revert"]
+        out += (f"[revert {STATE_LABELS[r['revert_state']]} ({r['revert_state']}), {revert.get('reverted', 0)} "
+                "reverted by that run] ")
+    return out
 
 
 def _print_detail(detail: dict[str, Any]) -> None:
     typer.echo(f"#{detail['id']} {detail['from_version']} -> {detail['to_version']} by {detail['actor']} "
-               f"at {detail['applied_at']:%Y-%m-%d %H:%M}")
+               f"at {detail['applied_at']:%Y-%m-%d %H:%M}  " + _state(detail)
+               + ", ".join(f"{k} {v}" for k, v in detail["counts"].items()))
     for i in detail["items"]:
         reverted = " (reverted)" if i["reverted_at"] else ""
         stages = f"{i['stage_before']} -> {i['stage_after']}"
@@ -145,14 +168,17 @@ def _print_detail(detail: dict[str, Any]) -> None:
 def procedure_revert(
     migration_id: int,
     candidate: Annotated[list[int] | None, typer.Option("--candidate", help="Only these candidates (repeat)")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Files per transaction")] = BATCH,
     as_json: Json = False,
     as_: As = None,
 ) -> None:
-    """Revert a migration for its candidates on which nothing has happened since (the others are named)."""
+    """Revert a migration for its candidates on which nothing has happened since (the others are named).
+    Run again after an interruption: it continues with the files not yet reverted."""
     with handled(as_json):
         from models.ruleset_migration import revert_migration
 
-        result = revert_migration(engine(), migration_id, cli_actor(as_, "admin"), candidate_ids=candidate, now=clock())
+        result = revert_migration(engine(), migration_id, cli_actor(as_, "admin"), candidate_ids=candidate, now=clock(),
+                                 batch=batch)
         out = result.as_dict()
         emit(out, as_json, lambda: [typer.echo(out["message"]),
                                     *[typer.echo(f"  {r['candidate_id']}: {r['reason']}") for r in out["refused"]]])

@@ -39,7 +39,7 @@ def _labels() -> dict[str, Any]:
     rulesets = all_rulesets()
     return {"stage_labels": {v: {s.id: s.label for s in rs.stages} for v, rs in rulesets.items()},
             "clock_labels": {c.id: c.label for rs in rulesets.values() for c in rs.clocks},
-            "outcome_labels": migration.OUTCOME_LABELS}
+            "outcome_labels": migration.OUTCOME_LABELS, "state_labels": migration.STATE_LABELS}
 
 
 def _units() -> list[dict[str, str]]:
