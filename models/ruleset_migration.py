@@ -53,7 +53,7 @@ from models.procedure.loader import get_ruleset
 from models.scope import whole_tree
 from models.snapshot import CANDIDATE, decode_facts, encode_facts
 from models.tables import PROMOTED_FACTS, RulesetMigration, RulesetMigrationItem
-from models.transitions import LOCAL_TZ, TransitionRequest, _load, local_today
+from models.transitions import LOCAL_TZ, TransitionRequest, UnitCache, _load, local_today
 
 MIGRATION = RulesetMigration.__table__
 ITEM = RulesetMigrationItem.__table__
@@ -267,8 +267,11 @@ def events_to_check(old: RuleSet, new: RuleSet, stage_before: str, stage_after: 
 
 
 def warnings_for(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, old: RuleSet, new: RuleSet,
-                 on: date, calendar: WorkingCalendar) -> tuple[GuardWarning, ...]:
-    """Guards of the next steps failing under `new` and passing under `old`, on `on` (or the last step's date)."""
+                 on: date, calendar: WorkingCalendar, units: UnitCache | None = None,
+                 open_rows: list[Mapping[str, Any]] | None = None) -> tuple[GuardWarning, ...]:
+    """Guards of the next steps failing under `new` and passing under `old`, on `on` (or the last step's date).
+    `units` shares the unit paths and facts across the files of a plan; `open_rows` are the file's open deadlines
+    when the caller has them."""
     pairs = events_to_check(old, new, plan.stage_before, plan.stage_after)
     if not pairs:
         return ()
@@ -280,7 +283,7 @@ def warnings_for(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan,
     request = TransitionRequest(cand["id"], first_old.id, day, SYSTEM)
     try:
         # The situation exactly as a transition (and the pages' precheck) would see it on that day.
-        _, situation, _ = _load(conn, cand, request, now, calendar, lenient=True)
+        _, situation, _ = _load(conn, cand, request, now, calendar, lenient=True, units=units, open_rows=open_rows)
     except (InputError, StageConflict):
         return ()
     due = {d.clock: date.fromisoformat(d.due_after) for d in plan.deadlines}
@@ -349,20 +352,21 @@ def plan_migration(engine: Engine, from_version: str, to_version: str, *, unit_i
     with reading(engine) as conn:
         calendar = calendar or current_calendar(conn)
         ids = in_flight_ids(conn, old, unit_id=unit_id, only=only)
+        units = UnitCache()                 # one read-only snapshot: the same for every file of a cell on a day
         for chunk in _chunks(ids, batch):
             cands, deadlines = _batch(conn, chunk, old, lock=False)
             for cand in cands:
-                items.append(_full_plan(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar))
+                items.append(_full_plan(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar, units))
     if not ids:
         notes.append(f"Không có hồ sơ nào đang xử lý theo {old.version}" + (f" trong “{unit_id}”." if unit_id else "."))
     return MigrationPlan(old.version, new.version, unit_id, today, calendar.version, tuple(items), tuple(notes))
 
 
 def _full_plan(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str, Any]], old: RuleSet, new: RuleSet,
-               today: date, calendar: WorkingCalendar) -> CandidatePlan:
+               today: date, calendar: WorkingCalendar, units: UnitCache | None = None) -> CandidatePlan:
     plan = judge(cand, rows, old, new, calendar)
     if plan.moves:
-        warnings = warnings_for(conn, cand, plan, old, new, today, calendar)
+        warnings = warnings_for(conn, cand, plan, old, new, today, calendar, units, rows)
         if warnings:
             plan = dataclasses.replace(plan, warnings=warnings)
     return plan
@@ -404,7 +408,8 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
     for chunk in _chunks(ids, batch):
         with engine.begin() as conn:
             cands, deadlines = _batch(conn, chunk, old, lock=True)
-            planned = [(cand, _plan_or_error(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar))
+            units = UnitCache()             # per batch: read under the batch's own transaction
+            planned = [(cand, _plan_or_error(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar, units))
                        for cand in cands]
             reports, count = _store_batch(conn, migration_id, planned, old, new, actor, now, today, why)
             done += reports
@@ -531,9 +536,10 @@ def _closed_note(closed: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _plan_or_error(conn: Connection, cand: Mapping[str, Any], rows: list[Mapping[str, Any]], old: RuleSet,
-                   new: RuleSet, today: date, calendar: WorkingCalendar) -> CandidatePlan | Exception:
+                   new: RuleSet, today: date, calendar: WorkingCalendar, units: UnitCache | None = None
+                   ) -> CandidatePlan | Exception:
     try:
-        return _full_plan(conn, cand, rows, old, new, today, calendar)
+        return _full_plan(conn, cand, rows, old, new, today, calendar, units)
     except Exception as exc:  # noqa: BLE001 - reported as this candidate's failure, the others go on
         return exc
 

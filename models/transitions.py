@@ -27,6 +27,7 @@ from models.audit.trail import AUDIT, append_for_candidate
 from models.calendar.working_days import WorkingCalendar
 from models.calendar_in_force import current_calendar
 from models.database import reading
+from models.organisation import Tree
 from models.procedure.definition import RuleSet
 from models.procedure.engine import (
     Accepted,
@@ -39,7 +40,7 @@ from models.procedure.engine import (
     parse_inputs,
     precheck,
 )
-from models.procedure.facts import ClockState, MemberFacts, Situation
+from models.procedure.facts import ClockState, MemberFacts, Situation, UnitFacts
 from models.procedure.loader import get_ruleset, in_force_on
 from models.snapshot import (
     CANDIDATE,
@@ -203,20 +204,45 @@ def _candidate_row(conn: Connection, candidate_id: int, *, lock: bool) -> Mappin
     return cand
 
 
+@dataclass
+class UnitCache:
+    """The unit path and the unit facts of a cell on a day, read once for many files of a read-only pass (a
+    migration's dry run judges tens of thousands of files of a handful of cells on the same day). Valid only while
+    the organisation and its members do not change: a transition never uses it."""
+
+    paths: dict[str, Tree] = field(default_factory=dict)
+    facts: dict[tuple[str, date], UnitFacts] = field(default_factory=dict)
+
+    def unit(self, conn: Connection, cell_id: str, on: date) -> tuple[Tree, UnitFacts]:
+        tree = self.paths.get(cell_id)
+        if tree is None:
+            tree = self.paths[cell_id] = unit_path(conn, cell_id)
+        unit = self.facts.get((cell_id, on))
+        if unit is None:
+            unit = self.facts[cell_id, on] = unit_facts(conn, cell_id, on, tree)
+        return tree, unit
+
+
 def _load(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, now: datetime,
-          calendar: WorkingCalendar, *, lenient: bool = False,
-          ruleset: RuleSet | None = None) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
-    """The candidate's rule set (or `ruleset`), its situation on the event date and its open deadlines."""
+          calendar: WorkingCalendar, *, lenient: bool = False, ruleset: RuleSet | None = None,
+          units: UnitCache | None = None, open_rows: list[Mapping[str, Any]] | None = None,
+          ) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
+    """The candidate's rule set (or `ruleset`), its situation on the event date and its open deadlines (read here,
+    or `open_rows` when the caller has just read them; the unit's path and facts from `units` when given)."""
     if req.expected_version is not None and cand["version"] != req.expected_version:
         raise VersionConflict(req.candidate_id, req.expected_version, cand["version"])
     _check_date(req.on, cand["last_event_on"], now)
     rs = ruleset or get_ruleset(cand["ruleset_version"])
     event = event_for(rs, req.event, cand["stage"])
-    tree = unit_path(conn, cand["cell_id"])
-    unit = unit_facts(conn, cand["cell_id"], req.on, tree)
+    if units is not None:
+        tree, unit = units.unit(conn, cand["cell_id"], req.on)
+    else:
+        tree = unit_path(conn, cand["cell_id"])
+        unit = unit_facts(conn, cand["cell_id"], req.on, tree)
     inputs = parse_inputs(event, req.inputs, on=req.on, unit=unit, resolve_member=lambda i: load_member(conn, i),
                           lenient=lenient)
-    open_rows = conn.execute(OPEN_DEADLINES, {"candidate_id": req.candidate_id}).mappings().all()
+    if open_rows is None:
+        open_rows = conn.execute(OPEN_DEADLINES, {"candidate_id": req.candidate_id}).mappings().all()  # type: ignore[assignment]
     situation = Situation(
         on=req.on,
         candidate=candidate_facts(cand),
