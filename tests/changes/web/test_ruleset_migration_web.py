@@ -97,3 +97,25 @@ def test_the_dry_run_names_the_rule_of_a_warning_not_its_message(client, demo, t
     for w in item.warnings:
         assert w.message not in row[1] and w.rule in row[1] and w.code in row[1] and w.cite in row[1]
     assert "2022" not in row[1]
+
+
+def test_an_interrupted_migration_says_so_on_the_pages(client, demo, third_ruleset):
+    """A run whose process died: its row was left "running" with an old heartbeat (as the kill test leaves it)."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import update
+
+    from models.actors import Actor
+    from models.ruleset_migration import apply_migration
+    from tests.web.conftest import WEB_NOW
+
+    done = apply_migration(demo, OLD, NEW, Actor("test:admin", "admin"), now=WEB_NOW)
+    table = RulesetMigration.__table__
+    with demo.begin() as conn:
+        summary = dict(conn.execute(select(table.c.summary).where(table.c.id == done.migration_id)).scalar_one())
+        summary["status"] = "running"
+        summary["updated_at"] = (datetime.fromisoformat(summary["updated_at"]) - timedelta(minutes=10)).isoformat()
+        conn.execute(update(table).where(table.c.id == done.migration_id).values(summary=summary))
+    session_for(client, demo, ADMIN_USER)
+    assert "bị gián đoạn" in client.get("/admin/rulesets").text.lower()
+    assert "bị gián đoạn" in client.get(f"/admin/rulesets/migrations/{done.migration_id}").text.lower()
