@@ -102,7 +102,7 @@ def print_candidates(rows: list[dict[str, Any]]) -> None:
 def print_casefile(c: dict[str, Any]) -> None:
     cv = c["cv"]
     typer.echo(f"#{c['id']} {c['full_name']}  (phiên bản {c['version']}, quy trình {c['ruleset']['version']})")
-    if c.get("imported", {}).get("label"):
+    if (c.get("imported") or {}).get("label"):
         typer.echo(f"  {c['imported']['label'].upper()}")
     typer.echo(f"  Sinh ngày {_d(cv['birth_date'])}, {cv['gender']}, dân tộc {cv['ethnicity']}, "
                f"tôn giáo {cv['religion'] or 'không'}, học vấn {cv['general_education']}"
