@@ -612,7 +612,10 @@ def test_flow_runs_show_state_duration_and_logs_from_a_real_prefect_server(orche
     assert shown["logs"]["truncated"] == (len(logs) > 50)
     assert 'data-flow-runs=' not in page
     row = _page_rows(page)[f"event-{event['seq']}"]
-    assert run_id[:8] in row and "Completed" in row and f"{run.total_run_time.total_seconds():.2f} giây" in row
+    # the page shows the API's duration (rounded to the millisecond) at two decimals: format that, not the raw
+    # seconds (0.4649 s is 0.465 s, shown "0.47", where the raw value would give "0.46")
+    shown_seconds = round(run.total_run_time.total_seconds(), 3)
+    assert run_id[:8] in row and "Completed" in row and f"{shown_seconds:.2f} giây" in row
     assert " ".join(logs[0].message.split()) in row and f"Nhật ký ({min(len(logs), 50)} dòng" in row
     (ARTIFACTS / "history-with-flow-runs.pdf").write_bytes(printed)
     flat = " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(printed)).pages).split())
