@@ -11,19 +11,9 @@ from models.audit.trail import verify
 from models.casefile import record_read
 from models.database import make_engine
 from models.tables import AuditEvent
-from tests.support import SECRETARY, TO_CELL_REVIEW, add, import_demo_org, walk
+from tests.support import SECRETARY, TO_CELL_REVIEW, add, drop_audit_triggers, import_demo_org, walk
 
 AUDIT = AuditEvent.__table__
-
-
-def _drop_triggers(engine) -> None:
-    """What an attacker with DBA rights would do before editing the record."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
 
 
 def _walked(engine) -> int:
@@ -64,7 +54,7 @@ def test_altering_one_field_by_sql_is_found_and_the_event_named(org):
     cid = _walked(org)
     with org.connect() as conn:
         target = conn.execute(select(AUDIT.c.id).where(AUDIT.c.candidate_id == cid, AUDIT.c.seq == 3)).scalar_one()
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         conn.execute(text("UPDATE audit_event SET effective_on = :d WHERE id = :id"),
                      {"d": "2025-01-01", "id": target})
@@ -78,7 +68,7 @@ def test_altering_a_payload_is_found(org):
     cid = _walked(org)
     with org.connect() as conn:
         target = conn.execute(select(AUDIT.c.id).where(AUDIT.c.candidate_id == cid, AUDIT.c.seq == 4)).scalar_one()
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         conn.execute(text("UPDATE audit_event SET payload = '{}' WHERE id = :id"), {"id": target})
     assert verify(org).first_break.event_id == target
@@ -91,7 +81,7 @@ def test_a_forger_who_rehashes_the_altered_event_is_caught_at_the_next_link(org)
     target, following = dict(rows[1]), rows[2]["id"]
     target["actor"] = "forged:actor"
     forged_hash = link_hash([target[f] for f in HASHED_FIELDS])
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor = :a, hash = :h WHERE id = :id"),
                      {"a": "forged:actor", "h": forged_hash, "id": target["id"]})
@@ -103,7 +93,7 @@ def test_a_forger_who_rehashes_the_altered_event_is_caught_at_the_next_link(org)
 
 def test_deleting_the_latest_events_is_found_through_the_head_kept_on_the_candidate(org):
     cid = _walked(org)
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         last = conn.execute(select(AUDIT.c.id).where(AUDIT.c.candidate_id == cid).order_by(AUDIT.c.seq.desc()).limit(1)
                             ).scalar_one()
@@ -119,7 +109,7 @@ def test_deleting_a_middle_event_is_found(org):
     with org.connect() as conn:
         middle = conn.execute(select(AUDIT.c.id).where(AUDIT.c.candidate_id == cid, AUDIT.c.seq == 2)).scalar_one()
         after = conn.execute(select(AUDIT.c.id).where(AUDIT.c.candidate_id == cid, AUDIT.c.seq == 3)).scalar_one()
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": middle})
     result = verify(org)

@@ -39,7 +39,7 @@ from models.tables import AuditEvent, Deadline, Document, Member, Notification, 
 from models.transitions import TransitionRequest, apply_transition
 from models.transports import MaildirTransport
 from tests.orchestration import conftest as orchestration_fixtures
-from tests.support import NOW, TO_CELL_REVIEW, add, walk
+from tests.support import NOW, TO_CELL_REVIEW, add, drop_audit_triggers, walk
 from tests.web import conftest as web_fixtures
 from tests.web.conftest import WEB_NOW, session_for
 
@@ -150,16 +150,6 @@ def _raw_chain(engine: Engine, cid: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(AUDIT).where(AUDIT.c.chain_key == f"candidate:{cid}")
                                               .order_by(AUDIT.c.seq)).mappings()]
-
-
-def _drop_triggers(engine: Engine) -> None:
-    """What someone with the database's owner rights would do before editing the record."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
 
 
 # --- the history as data, on SQLite and PostgreSQL ----------------------------------------------------
@@ -283,7 +273,7 @@ def test_tampering_with_one_audit_row_is_named_by_the_candidate_check(org: Engin
     b = walked
     raw = _raw_chain(org, b.cid)
     admit = next(r for r in raw if r["event"] == "admit" and r["kind"] == "transition")
-    _drop_triggers(org)
+    drop_audit_triggers(org)
     with org.begin() as conn:
         if tamper == "field":
             conn.execute(text("UPDATE audit_event SET effective_on = :d WHERE id = :id"), {"d": "2026-09-09",
@@ -482,7 +472,7 @@ def test_tampering_is_named_by_the_page_the_api_and_the_cli(web: tuple[TestClien
     token = token_for(demo, "bantochuc")
     session_for(client, demo, "bantochuc")
     admit = next(r for r in _raw_chain(demo, 2) if r["event"] == "admit" and r["kind"] == "transition")
-    _drop_triggers(demo)
+    drop_audit_triggers(demo)
     with demo.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor = 'user:someone-else' WHERE id = :id"), {"id": admit["id"]})
     assert verify(demo).first_break.event_id == admit["id"]                  # the trail-wide check agrees
