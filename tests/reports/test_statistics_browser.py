@@ -7,7 +7,6 @@ apply (weight on 3G, no script, no sideways scrolling, controls big enough to ta
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,24 +16,14 @@ from sqlalchemy import Engine
 from tests.reports.province import NOW, ROOT, generate, sqlite_province
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
-from tests.web.test_browser import CHROMIUM, PHONE, Phone, artifacts, free_port  # noqa: E402
+from tests.web import test_browser as phone_tests  # noqa: E402
+from tests.web.test_browser import PHONE, Phone, artifacts, free_port  # noqa: E402
+
+browser = phone_tests.browser   # the one Chromium launch (Debian's, in Vietnamese), shared with the phone tests
 
 PASSWORD = "mat-khau-thong-ke-2026"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium); in CI this is a failure."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, env={**os.environ, "LANGUAGE": "vi"})
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
