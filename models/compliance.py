@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ from models.procedure.engine import InputError, InputProblem
 from models.procedure.loader import all_rulesets, get_ruleset
 from models.scope import whole_tree
 from models.snapshot import CANDIDATE, DEADLINE, SPONSOR, decode_facts
-from models.transitions import LOCAL_TZ
+from models.transitions import LOCAL_TZ, local_today
 from models.vietnamese import date_short, name_sort_key
 
 DEFAULT_AT_RISK_WORKING_DAYS = 5
@@ -62,17 +62,16 @@ NO_OVERRIDES = "ketnap không cho phép bỏ qua điều kiện: không có trư
 REMOVAL_STAGES = frozenset({"removed"})            # xóa tên trong danh sách đảng viên dự bị
 REMOVAL_PROPOSAL_FACT = "removal_proposed_on"      # the cell proposes removal (the decision is the committee's)
 DEADLINE_STATUS = {"late": "đóng trễ hạn", "open": "đang mở, quá hạn", "cancelled": "hủy khi đã quá hạn"}
-# Roles that act for the cell itself (a deadline or a step of theirs is the cell's).
 # Forms that apply only under an intermediate committee, or in a cell with a grassroots committee above it.
 INTERMEDIATE_FORMS = frozenset({"7-KNĐ", "14-KNĐ"})
 GRASSROOTS_FORMS = frozenset({"8-KNĐ", "15-KNĐ"})
-CELL_ACTORS = frozenset({"cell", "cell_committee", "candidate", "helper", "system"})
 
 
 # --- the report --------------------------------------------------------------------------------------
 
 
-IMPORTED_STEP = '%"before_ketnap":true%'           # an imported step's payload (canonical JSON, models/transitions.py)
+IMPORTED_MARK = '"before_ketnap":true'             # in an imported step's payload (canonical JSON, models/transitions.py)
+IMPORTED_STEP = f"%{IMPORTED_MARK}%"
 
 @dataclass(frozen=True)
 class Body:
@@ -273,8 +272,6 @@ class ComplianceReport:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Body):
-        return asdict(value)
     if hasattr(value, "__dataclass_fields__"):
         return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
@@ -374,6 +371,14 @@ def _event_label(rs: RuleSet, event: str) -> str:
         return event
 
 
+def _event_actor(rs: RuleSet, event: str) -> str:
+    """Who takes the step; a step the rule set no longer knows is taken as the cell's."""
+    try:
+        return rs.event(event).actor
+    except KeyError:
+        return "cell"
+
+
 def _removal_proposals() -> frozenset[str]:
     return frozenset(e.id for rs in all_rulesets().values() for e in rs.events if REMOVAL_PROPOSAL_FACT in e.records)
 
@@ -383,7 +388,7 @@ def compliance_report(engine: Engine, root_unit_id: str, start: date, end: date,
                       late_entry_working_days: int = DEFAULT_LATE_ENTRY_WORKING_DAYS) -> ComplianceReport:
     """The compliance report of the cells under `root_unit_id` for [start, end], as of `today` (local)."""
     calendar = calendar or current_calendar(engine)
-    today = today or datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    today = today or local_today(datetime.now(UTC))
     check_period(start, end, calendar)
     check_threshold(at_risk_working_days, "risk_days")
     check_threshold(late_entry_working_days, "late_days")
@@ -419,17 +424,19 @@ def _by_committee(body: Body) -> tuple[Any, ...]:
 
 def _totals(missed: list[DeadlineBreach], at_risk: list[AtRisk], refusals: list[Refusal]) -> list[CommitteeTotals]:
     acc: dict[Body, dict[str, int]] = {}
+
+    def of(body: Body) -> dict[str, int]:
+        return acc.setdefault(body, {"missed": 0, "working_days_late": 0, "worst": 0, "at_risk": 0, "refusals": 0})
+
     for b in missed:
-        t = acc.setdefault(b.committee, {"missed": 0, "working_days_late": 0, "worst": 0, "at_risk": 0, "refusals": 0})
+        t = of(b.committee)
         t["missed"] += 1
         t["working_days_late"] += b.working_days_late
         t["worst"] = max(t["worst"], b.working_days_late)
     for a in at_risk:
-        acc.setdefault(a.committee, {"missed": 0, "working_days_late": 0, "worst": 0, "at_risk": 0, "refusals": 0})
-        acc[a.committee]["at_risk"] += 1
+        of(a.committee)["at_risk"] += 1
     for r in refusals:
-        acc.setdefault(r.committee, {"missed": 0, "working_days_late": 0, "worst": 0, "at_risk": 0, "refusals": 0})
-        acc[r.committee]["refusals"] += 1
+        of(r.committee)["refusals"] += 1
     rows = [CommitteeTotals(body, **t) for body, t in acc.items()]
     # the committees with the most working days late first (a ranking), then by name
     return sorted(rows, key=lambda c: (-c.working_days_late, -c.missed, -c.at_risk, -c.refusals, _by_committee(c.committee)))
@@ -536,12 +543,8 @@ class _Queries:
         out = []
         for r in self._events(AUDIT.c.kind == "refusal", columns=[AUDIT.c.payload]):
             rs = get_ruleset(r.ruleset_version)
-            try:
-                actor = rs.event(r.event).actor
-            except KeyError:
-                actor = "cell"
             reasons = tuple(f.get("message", f.get("code", "")) for f in json.loads(r.payload).get("failures", ()))
-            out.append(Refusal(acting_body(self.tree, r.cell_id, actor), r.candidate_id, r.full_name,
+            out.append(Refusal(acting_body(self.tree, r.cell_id, _event_actor(rs, r.event)), r.candidate_id, r.full_name,
                                self._cell_name(r.cell_id), r.event, _event_label(rs, r.event), r.effective_on,
                                _local_day(r.recorded_at), reasons))
         return sorted(out, key=lambda r: (_by_committee(r.committee), r.effective_on, r.candidate_id))
@@ -556,8 +559,7 @@ class _Queries:
             decided = r.stage_after in REMOVAL_STAGES
             records = json.loads(r.payload).get("records", {})
             number = records.get("removal_decision_number") if decided else None
-            actor = rs.event(r.event).actor if r.event in {e.id for e in rs.events} else "cell"
-            out.append(Removal(acting_body(self.tree, r.cell_id, actor), r.candidate_id, r.full_name,
+            out.append(Removal(acting_body(self.tree, r.cell_id, _event_actor(rs, r.event)), r.candidate_id, r.full_name,
                                self._cell_name(r.cell_id), r.event, _event_label(rs, r.event), decided, r.effective_on,
                                number))
         return sorted(out, key=lambda r: (r.effective_on, r.candidate_id, r.event))
@@ -603,7 +605,6 @@ class _Queries:
             if undated or (r["id"] in undated_union and {"4-KNĐ", "4A-KNĐ"} & due):
                 out.append(r["id"])
         return sorted(out)
-
 
     def _may_apply(self, form_id: str, cell_id: str) -> bool:
         """False only when the form cannot apply to a file of this cell (as models/dossier/forms.py decides)."""
@@ -665,21 +666,31 @@ def _skipped_stages(rs: RuleSet, departures: list[tuple[str, str, str]]) -> set[
     return skipped
 
 
+def _departures(engine: Engine, suspects: list[int]) -> dict[int, list[Any]]:
+    """Every suspect's steps that left a stage, in order: one query per chunk of files, not one per file."""
+    out: dict[int, list[Any]] = {cid: [] for cid in suspects}
+    with reading(engine) as conn:
+        for i in range(0, len(suspects), CHUNK):
+            for r in conn.execute(
+                    select(AUDIT.c.candidate_id, AUDIT.c.stage_before, AUDIT.c.stage_after, AUDIT.c.event, AUDIT.c.payload)
+                    .where(AUDIT.c.candidate_id.in_(suspects[i:i + CHUNK]), AUDIT.c.kind == "transition",
+                           AUDIT.c.stage_after != AUDIT.c.stage_before)
+                    .order_by(AUDIT.c.candidate_id, AUDIT.c.seq)):
+                out[r.candidate_id].append(r)
+    return out
+
+
 def _missing_forms(engine: Engine, suspects: list[int]) -> list[MissingForm]:
     out: list[MissingForm] = []
+    departed = _departures(engine, suspects)
     for cid in suspects:
         data = gather(engine, cid)
         rs = get_ruleset(data["ruleset"]["version"])
         due = _forms_due(rs, data["stage"])
-        with reading(engine) as conn:
-            rows = conn.execute(
-                select(AUDIT.c.stage_before, AUDIT.c.stage_after, AUDIT.c.event, AUDIT.c.payload)
-                .where(AUDIT.c.candidate_id == cid, AUDIT.c.kind == "transition",
-                       AUDIT.c.stage_after != AUDIT.c.stage_before)
-                .order_by(AUDIT.c.seq)).all()
+        rows = departed[cid]
         departures = [(r.stage_before, r.stage_after, r.event) for r in rows]
         # Stages left before ketnap (an imported file): their forms exist on paper, none is missing here.
-        skipped = _skipped_stages(rs, departures) | {r.stage_before for r in rows if '"before_ketnap":true' in r.payload}
+        skipped = _skipped_stages(rs, departures) | {r.stage_before for r in rows if IMPORTED_MARK in r.payload}
         where = _stage_of_form(rs)
         cell = data["org"]["cell"]
         for item in checklist(data, stored_documents(engine, cid)):

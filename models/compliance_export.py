@@ -79,6 +79,6 @@ def to_html(report: ComplianceReport) -> str:
 
 
 def to_pdf(report: ComplianceReport) -> bytes:
-    from weasyprint import HTML
+    from models.dossier.pdf import pdf
 
-    return HTML(string=to_html(report)).write_pdf()
+    return pdf(to_html(report))
