@@ -38,6 +38,8 @@ from models.snapshot import CANDIDATE, decode_facts, encode_facts
 from models.tables import PROMOTED_FACTS
 from models.transitions import local_today
 
+NEXT_REVISION = 1_000_000      # a correction given without a revision: the next one, taken when it is recorded
+
 
 @dataclass(frozen=True)
 class CorrectionProblem:
@@ -79,7 +81,7 @@ def parse_correction(data: Any) -> YearCorrections:
         raise CorrectionRejected([CorrectionProblem("file", "must be a mapping with year, source, days_off, ...",
                                                     "Tệp phải có các mục year, source, days_off, …")])
     data = dict(data)
-    data.setdefault("revision", 1_000_000)   # placeholder, replaced by the next revision in `correct_calendar`
+    data.setdefault("revision", NEXT_REVISION)
     try:
         parsed = YearCorrections.model_validate(data)
     except ValidationError as exc:
@@ -149,7 +151,7 @@ def _correct(conn: Connection, correction: YearCorrections, actor: Actor, now: d
     if conn.dialect.name == "postgresql":       # one correction at a time: the revision check must hold
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8808)")
     current = revision_in_force(conn, correction.year)
-    revision = current + 1 if correction.revision == 1_000_000 else correction.revision
+    revision = current + 1 if correction.revision == NEXT_REVISION else correction.revision
     if revision <= current:
         raise CorrectionRejected([CorrectionProblem(
             "revision", f"must be above {current}, the revision of {correction.year} in force",
@@ -208,34 +210,41 @@ def _changed_days(before: WorkingCalendar, after: WorkingCalendar, year: int) ->
 
 def _recompute(conn: Connection, report: CorrectionReport, first: date, last: date, calendar: WorkingCalendar,
                actor: Actor, now: datetime, why: str) -> None:
-    """Every deadline counted across [first, last]: started before the last changed day, due on or after the first."""
+    """Every deadline counted across [first, last]: started before the last changed day, due on or after the first.
+    Those in range that do not move are stamped as checked under the corrected calendar (rows out of range cannot
+    move: the caller stamps them; a row a racing step opens after our read keeps the old stamp for `reconcile`)."""
     in_range = and_(DEADLINE.c.starts_on < last, DEADLINE.c.due_on >= first, DEADLINE.c.status != "cancelled")
-    rows = _locked_rows(conn, in_range)
-    _recompute_rows(conn, report, rows, calendar, actor, now, why)
-    # In range but unmoved: checked under the corrected calendar. (Rows out of range cannot move; they are
-    # stamped by the caller. A row in range that a racing step opens after our read keeps the old stamp and
-    # is recomputed by `reconcile`.)
-    checked = [r["id"] for r in rows if r["status"] == "open"]
-    for chunk in _chunks(checked):
-        conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.calendar_version != calendar.version)
-                     .values(calendar_version=calendar.version))
+    candidates, rows = _locked(conn, in_range)
+    _recompute_rows(conn, report, candidates, rows, calendar, actor, now, why)
+    _stamp(conn, [r["id"] for r in rows if r["status"] == "open"], calendar.version)
 
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def _locked_rows(conn: Connection, where: Any) -> list[Mapping[str, Any]]:
-    """The deadlines matching `where`, read after their candidates are locked (in id order: no deadlock with a
-    migration batch, which locks in id order too), so a step cannot change them between our read and our write."""
+def _locked(conn: Connection, where: Any) -> tuple[dict[int, Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The candidates with a deadline matching `where`, locked (in id order: no deadlock with a migration batch,
+    which locks in id order too), and then those deadlines, read after the lock so that a step cannot change
+    them between our read and our write."""
     ids = sorted(set(conn.execute(select(DEADLINE.c.candidate_id).where(where).distinct()).scalars()))
-    for chunk in _chunks(ids):
-        conn.execute(select(CANDIDATE.c.id).where(CANDIDATE.c.id.in_(chunk)).order_by(CANDIDATE.c.id).with_for_update())
+    candidates: dict[int, Mapping[str, Any]] = {}
     rows: list[Mapping[str, Any]] = []
+    for chunk in _chunks(ids):
+        candidates |= {r["id"]: r for r in conn.execute(
+            select(CANDIDATE).where(CANDIDATE.c.id.in_(chunk)).order_by(CANDIDATE.c.id).with_for_update()).mappings()}
     for chunk in _chunks(ids):
         rows += conn.execute(select(DEADLINE).where(where, DEADLINE.c.candidate_id.in_(chunk))
                              .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)).mappings().all()
-    return rows
+    return candidates, rows
+
+
+def _stamp(conn: Connection, deadline_ids: list[int], calendar_version: str) -> None:
+    """Open deadlines checked under `calendar_version` and found unchanged (the moved ones are stamped as stored)."""
+    for chunk in _chunks(deadline_ids):
+        conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.status == "open",
+                                             DEADLINE.c.calendar_version != calendar_version)
+                     .values(calendar_version=calendar_version))
 
 
 def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> CorrectionReport:
@@ -247,23 +256,21 @@ def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> C
         calendar = current_calendar(conn)
         report = CorrectionReport(0, 0, "reconcile", "", calendar.version)
         stale = and_(DEADLINE.c.status == "open", DEADLINE.c.calendar_version != calendar.version)
-        rows = _locked_rows(conn, stale)
-        if rows:
-            _recompute_rows(conn, report, rows, calendar, actor, now,
-                            f"deadline computed under an earlier calendar; now {calendar.version}")
-            for chunk in _chunks([r["id"] for r in rows]):
-                conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.status == "open")
-                             .values(calendar_version=calendar.version))
+        candidates, rows = _locked(conn, stale)
+        _recompute_rows(conn, report, candidates, rows, calendar, actor, now,
+                        f"deadline computed under an earlier calendar; now {calendar.version}")
+        _stamp(conn, [r["id"] for r in rows], calendar.version)
     return report
 
 
-def _recompute_rows(conn: Connection, report: CorrectionReport, rows: Any, calendar: WorkingCalendar, actor: Actor,
-                    now: datetime, why: str) -> None:
+def _recompute_rows(conn: Connection, report: CorrectionReport, candidates: Mapping[int, Mapping[str, Any]],
+                    rows: list[Mapping[str, Any]], calendar: WorkingCalendar, actor: Actor, now: datetime,
+                    why: str) -> None:
     by_candidate: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         by_candidate[r["candidate_id"]].append(r)
     for candidate_id, own in by_candidate.items():
-        cand = conn.execute(select(CANDIDATE).where(CANDIDATE.c.id == candidate_id).with_for_update()).mappings().one()
+        cand = candidates[candidate_id]
         facts = decode_facts(cand)
         moved: list[DeadlineChange] = []
         fact_moves: dict[str, date] = {}

@@ -2,7 +2,7 @@
 
 An administrator records a corrected year (`ketnap calendar correct`, the admin page) when the government
 announces or changes its days off; every process then computes with it. Each call reads the list of recorded
-revisions (one small indexed query) and builds the calendar once per distinct list, so a correction made by
+revisions (one small query) and builds the calendar once per distinct list, so a correction made by
 another process is picked up on its next transition or sweep.
 """
 
@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from models.calendar.working_days import (
     FIRST_YEAR,
@@ -28,16 +28,15 @@ from models.tables import CalendarCorrection
 CORRECTION = CalendarCorrection.__table__
 
 
+_BUILT: dict[tuple[tuple[int, int, int], ...], WorkingCalendar] = {}
+
+
 def _latest(conn: Connection) -> tuple[tuple[int, int, int], ...]:
-    """(year, revision, row id) of the latest recorded revision of each corrected year."""
-    latest = (select(CORRECTION.c.year, func.max(CORRECTION.c.revision).label("revision"))
-              .group_by(CORRECTION.c.year).subquery())
-    rows = conn.execute(
-        select(CORRECTION.c.year, CORRECTION.c.revision, CORRECTION.c.id)
-        .join(latest, (latest.c.year == CORRECTION.c.year) & (latest.c.revision == CORRECTION.c.revision))
-        .order_by(CORRECTION.c.year)
-    ).all()
-    return tuple((r.year, r.revision, r.id) for r in rows)
+    """(year, revision, row id) of the latest recorded revision of each corrected year (a handful of rows)."""
+    rows = conn.execute(select(CORRECTION.c.year, CORRECTION.c.revision, CORRECTION.c.id)
+                        .order_by(CORRECTION.c.year, CORRECTION.c.revision)).all()
+    latest = {r.year: (r.year, r.revision, r.id) for r in rows}
+    return tuple(latest[year] for year in sorted(latest))
 
 
 def current_calendar(bind: Engine | Connection) -> WorkingCalendar:
@@ -48,7 +47,12 @@ def current_calendar(bind: Engine | Connection) -> WorkingCalendar:
     latest = _latest(bind)
     if not latest:
         return vietnam_calendar()
-    return _built(latest, _rows(bind, latest))
+    cal = _BUILT.get(latest)
+    if cal is None:                          # a correction this process has not built yet
+        cal = calendar_with(_rows(bind, latest))
+        _BUILT.clear()                       # only the latest list matters; keep memory flat
+        _BUILT[latest] = cal
+    return cal
 
 
 def _rows(conn: Connection, latest: tuple[tuple[int, int, int], ...]) -> tuple[YearCorrections, ...]:
@@ -62,18 +66,6 @@ def as_year_corrections(row: Any) -> YearCorrections:
                            days_off={date.fromisoformat(k): v for k, v in row["days_off"].items()},
                            working_days={date.fromisoformat(k): v for k, v in row["working_days"].items()},
                            not_days_off={date.fromisoformat(k): v for k, v in row["not_days_off"].items()})
-
-
-_BUILT: dict[tuple[tuple[int, int, int], ...], WorkingCalendar] = {}
-
-
-def _built(key: tuple[tuple[int, int, int], ...], recorded: tuple[YearCorrections, ...]) -> WorkingCalendar:
-    cal = _BUILT.get(key)
-    if cal is None:
-        cal = calendar_with(recorded)
-        _BUILT.clear()                       # only the latest list matters; keep memory flat
-        _BUILT[key] = cal
-    return cal
 
 
 def calendar_with(recorded: tuple[YearCorrections, ...]) -> WorkingCalendar:

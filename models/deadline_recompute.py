@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam
 
 from models.calendar.working_days import WorkingCalendar
 from models.procedure.definition import RuleSet
@@ -100,26 +100,20 @@ def store_deadline_changes(conn: Connection, changes: list[DeadlineChange], *, w
     """Write recomputed deadlines (every row: the versions they were computed under change too) and withdraw
     the unsent reminders of a due date that moved. Returns how many reminders were withdrawn.
 
-    One executemany per shape of update and one statement per 500 withdrawn keys: a migration stores the
+    One executemany and one statement per 500 withdrawn keys: a migration stores the
     deadlines of a whole batch of candidates in a few round trips."""
-    plain: list[dict[str, Any]] = []
-    reopened: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     keys: list[str] = []
     for ch in changes:
-        params = {
+        rows.append({
             "b_id": ch.deadline_id, "starts_on": date.fromisoformat(ch.starts_after),
             "due_on": date.fromisoformat(ch.due_after), "status": ch.status_after,
             "ruleset_version": ch.ruleset_after, "calendar_version": ch.calendar_after,
-        }
-        if ch.status_after == "cancelled" and ch.status_before == "open":
-            reopened.append(params | {"closed_on": None})
-        else:
-            plain.append(params)
+        })
         if ch.due_after != ch.due_before or ch.status_after != "open":
             keys.append(f"deadline:{ch.deadline_id}:{ch.due_before}")
-    for group in (plain, reopened):
-        if group:
-            conn.execute(UPDATE_DEADLINE, group)
+    if rows:
+        conn.execute(UPDATE_DEADLINE, rows)
     withdrawn = 0
     for start in range(0, len(keys), 500):
         withdrawn += conn.execute(
@@ -128,9 +122,3 @@ def store_deadline_changes(conn: Connection, changes: list[DeadlineChange], *, w
             .values(status="withdrawn", last_error=why[:1000])).rowcount
     return withdrawn
 
-
-def deadlines_of(conn: Connection, candidate_id: int, *, include_closed: bool = False) -> list[Mapping[str, Any]]:
-    query = select(DEADLINE).where(DEADLINE.c.candidate_id == candidate_id)
-    if not include_closed:
-        query = query.where(DEADLINE.c.status == "open")
-    return list(conn.execute(query.order_by(DEADLINE.c.id)).mappings().all())
