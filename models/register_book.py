@@ -50,6 +50,19 @@ class Register:
     def html(self, on: date | None = None) -> str:
         return render_register(self.unit, self.superior, self.year, self.entries, self.place, on=on)
 
+    def file(self, fmt: str) -> bytes:
+        """The register as a file to hand out: "html" (UTF-8), "pdf" or "docx"; the web and the CLI both serve this."""
+        html = self.html()
+        if fmt == "pdf":
+            from models.dossier.pdf import pdf
+
+            return pdf(html)
+        if fmt == "docx":
+            from models.dossier.docx import docx
+
+            return docx([html])
+        return html.encode("utf-8")
+
 
 def probationary_register(engine: Engine, unit_id: str, year: int) -> Register:
     """The 18-KNĐ register of `unit_id` for the members whose admission ceremony was in `year`."""

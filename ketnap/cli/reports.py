@@ -131,17 +131,7 @@ def report_register(
         record_register_read(engine(), unit, chosen, cli_actor(as_, "organisation_department"), "cli register",
                              now=clock())
         if out is not None:
-            html = book.html()
-            if suffix == ".pdf":
-                from models.dossier.pdf import pdf
-
-                out.write_bytes(pdf(html))
-            elif suffix == ".docx":
-                from models.dossier.docx import docx
-
-                out.write_bytes(docx([html]))
-            else:
-                out.write_text(html, encoding="utf-8")
+            out.write_bytes(book.file(suffix[1:]))
 
         def human() -> None:
             typer.echo(f"{book.unit.get('name')} — sổ đảng viên dự bị, năm {chosen}: {len(book.entries)} người")

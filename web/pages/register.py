@@ -31,17 +31,7 @@ def register_file(request: Request, unit_id: str, fmt: str, year: str | None = N
     book = probationary_register(context.engine(), unit_id, chosen)
     record_register_read(context.engine(), unit_id, chosen, caller.principal.actor(role), f"download 18-KNĐ {fmt}",
                          now=context.now())
-    html = book.html()
-    if fmt == "pdf":
-        from models.dossier.pdf import pdf
-
-        content = pdf(html)
-    elif fmt == "docx":
-        from models.dossier.docx import docx
-
-        content = docx([html])
-    else:
-        content = html.encode()
+    content = book.file(fmt)
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(content, media_type=CONTENT_TYPES[fmt], headers={
         "Content-Disposition": f'{disposition}; filename="18-KND-{unit_id}-{chosen}.{fmt}"', "Cache-Control": "no-store"})
