@@ -65,11 +65,10 @@ def deadline_sweep_without_prefect(as_of: str | None = None) -> dict[str, int]:
 
 
 def _findings(engine: Any, today: date) -> dict[str, int]:
-    from models.actors import Actor
     from models.calendar_corrections import reconcile
 
     # first: deadlines a step opened under the calendar a correction replaced meanwhile (see calendar_corrections)
-    reconciled = reconcile(engine, Actor("system:deadline-sweep", "system"), now=clock())
+    reconciled = reconcile(engine, SYSTEM, now=clock())
     flagged = flag_overdue_deadlines(engine, today, now=clock())
     expiring = certificates_expiring(engine, today, now=clock())
     return {"overdue_flagged": len(flagged), "certificates_expiring": len(expiring),
