@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,6 +10,7 @@ from fastapi.responses import Response
 
 from ketnap import context
 from models import calendar_corrections as corrections
+from models.vietnamese import date_short
 from web.errors import from_domain, not_found
 from web.pages.forms import Form, posted
 from web.render import page
@@ -25,7 +27,7 @@ def _admin(request: Request) -> Caller:
 
 
 def _as_lines(days: dict[str, str]) -> str:
-    return "\n".join(f"{d[8:10]}/{d[5:7]}/{d[:4]} {name}" for d, name in sorted(days.items()))
+    return "\n".join(f"{date_short(date.fromisoformat(d))} {name}" for d, name in sorted(days.items()))
 
 
 def _labels() -> dict[str, Any]:
@@ -42,8 +44,7 @@ def _page(request: Request, status: int = 200, **values: Any) -> Response:
     form = values.pop("form", None)
     if form is None:
         current = corrections.year_in_force(engine, int(year))
-        form = {"year": str(year), "source": "", **{f: _as_lines(current[f]) for f in FIELDS},
-                "in_force": current}
+        form = {"year": str(year), "source": "", **{f: _as_lines(current[f]) for f in FIELDS}}
     return page(request, "calendar_admin.html", status=status, title="Lịch ngày làm việc",
                 years=corrections.years_in_force(engine), corrections=corrections.list_corrections(engine),
                 form=form, **_labels(), **values)
