@@ -41,7 +41,7 @@ from models.procedure.engine import (
     precheck,
 )
 from models.procedure.facts import ClockState, MemberFacts, Situation, UnitFacts
-from models.procedure.loader import get_ruleset, in_force_on
+from models.procedure.loader import get_ruleset
 from models.snapshot import (
     CANDIDATE,
     DEADLINE,
@@ -126,16 +126,14 @@ class TransitionResult:
 class Imported:
     """A step that already happened on paper before ketnap, replayed by an import (models/imports/files_in_progress.py).
 
-    It is judged by the rule set in force on its own date (the candidate's rule-set version follows it), keeps
-    the audit kind "transition" with an `imported` payload, and, when `accept_unverified`, is applied even if
-    guards fail: the failures are kept and the candidate is flagged `imported_unverified`."""
+    It is judged by the candidate's rule set (the import first moves the file to the version in force on the
+    step's date when that version's transitional provisions take it), keeps the audit kind "transition" with an
+    `imported` payload, and, when `accept_unverified`, is applied even if guards fail: the failures are kept and
+    the candidate is flagged `imported_unverified`."""
 
     batch_id: int
     authority: str
     accept_unverified: bool = False
-    # The version the step is judged under, when the import has decided it (the version in force on the step's
-    # date, or the candidate's own when the new version's transitional provisions keep the file on it).
-    ruleset_version: str | None = None
 
     def payload(self, failures: list[dict[str, Any]]) -> dict[str, Any]:
         return {"batch": self.batch_id, "authority": self.authority, "before_ketnap": True, "failures": failures}
@@ -224,15 +222,15 @@ class UnitCache:
 
 
 def _load(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, now: datetime,
-          calendar: WorkingCalendar, *, lenient: bool = False, ruleset: RuleSet | None = None,
+          calendar: WorkingCalendar, *, lenient: bool = False,
           units: UnitCache | None = None, open_rows: list[Mapping[str, Any]] | None = None,
           ) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
-    """The candidate's rule set (or `ruleset`), its situation on the event date and its open deadlines (read here,
+    """The candidate's rule set, its situation on the event date and its open deadlines (read here,
     or `open_rows` when the caller has just read them; the unit's path and facts from `units` when given)."""
     if req.expected_version is not None and cand["version"] != req.expected_version:
         raise VersionConflict(req.candidate_id, req.expected_version, cand["version"])
     _check_date(req.on, cand["last_event_on"], now)
-    rs = ruleset or get_ruleset(cand["ruleset_version"])
+    rs = get_ruleset(cand["ruleset_version"])
     event = event_for(rs, req.event, cand["stage"])
     if units is not None:
         tree, unit = units.unit(conn, cand["cell_id"], req.on)
@@ -285,12 +283,7 @@ def precheck_transition(engine: Engine, candidate_id: int, event: str, on: date,
 
 def _transition(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, request_digest: str,
                 now: datetime, calendar: WorkingCalendar, imported: Imported | None = None) -> TransitionResult:
-    # An imported step is judged by the rule set the import chose for it (in force on its own date, or the one its
-    # transitional provisions keep the file on), not necessarily the candidate's.
-    ruleset = None
-    if imported:
-        ruleset = get_ruleset(imported.ruleset_version) if imported.ruleset_version else in_force_on(req.on)
-    rs, situation, open_rows = _load(conn, cand, req, now, calendar, ruleset=ruleset)
+    rs, situation, open_rows = _load(conn, cand, req, now, calendar)
     inputs = situation.inputs
     decision = decide(rs, req.event, situation, enforce_guards=not (imported and imported.accept_unverified))
     head = (cand["audit_seq"], cand["audit_head"])
@@ -343,10 +336,8 @@ def _store_accepted(conn: Connection, req: TransitionRequest, cand: Mapping[str,
     })
     if updated.rowcount != 1:
         raise VersionConflict(req.candidate_id, cand["version"], cand["version"] + 1)
-    if imported and (rs.version != cand["ruleset_version"] or decision.failures):
-        conn.execute(CANDIDATE.update().where(CANDIDATE.c.id == req.candidate_id).values(
-            ruleset_version=rs.version,
-            imported_unverified=bool(decision.failures) or cand["imported_unverified"]))
+    if imported and decision.failures:
+        conn.execute(CANDIDATE.update().where(CANDIDATE.c.id == req.candidate_id).values(imported_unverified=True))
     for start in decision.clocks_started:
         conn.execute(INSERT_DEADLINE, dict(
             candidate_id=req.candidate_id, clock=start.clock, kind=start.kind, who_acts=clocks[start.clock].who_acts,

@@ -18,7 +18,6 @@ and start no Prefect flow runs (one import replays many steps in one transaction
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
@@ -562,8 +561,7 @@ def _import_row(conn: Connection, row: Row, actor: Actor, imported: Imported, ca
             version = in_force.version
             stage = conn.execute(select(CANDIDATE.c.stage).where(CANDIDATE.c.id == cid)).scalar_one()
             continue                  # planned again from the (possibly mapped) stage, under the new version
-        result = _apply(conn, cid, row.line, step, actor, dataclasses.replace(imported, ruleset_version=version), calendar,
-                        now)
+        result = _apply(conn, cid, row.line, step, actor, imported, calendar, now)
         consumed.update(step.facts)
         stage, version = result.stage_after, result.ruleset_version
         report.steps.append({"event": step.event, "on": step.on.isoformat(), "ruleset_version": version})
