@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -78,14 +78,29 @@ TO_CELL_REVIEW = [
 ]
 
 
-def count_working_days_by_hand(start: date, n: int, days_off: set[date]) -> date:
-    """Test oracle: the n-th weekday after `start` that is not in `days_off` (the start day not counted).
+# Weekdays off 2025-2027, written down by hand (not asked of the calendar under test) from the shipped
+# models/calendar/vn/*.yaml (Tết, bridge days) and the Labour Code's holidays: 1/1, Hùng Kings (10/3 lunar), 30/4,
+# 1/5, 2/9 with a day beside it, from 2026 the Vietnamese Culture Day (24/11), each moved to Monday from a weekend.
+WEEKDAYS_OFF = frozenset({
+    date(2025, 1, 1), *(date(2025, 1, d) for d in (27, 28, 29, 30, 31)), date(2025, 4, 7), date(2025, 4, 30),
+    date(2025, 5, 1), date(2025, 5, 2), date(2025, 9, 1), date(2025, 9, 2),
+    date(2026, 1, 1), *(date(2026, 2, d) for d in (16, 17, 18, 19, 20)), date(2026, 4, 27), date(2026, 4, 30),
+    date(2026, 5, 1), date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2), date(2026, 11, 24),
+    date(2027, 1, 1), *(date(2027, 2, d) for d in (4, 5, 8, 9, 10)), date(2027, 4, 16), date(2027, 4, 30),
+    date(2027, 5, 3), date(2027, 9, 2), date(2027, 9, 3), date(2027, 11, 24),
+})
+MAKE_UP_SATURDAYS = frozenset({date(2025, 4, 26), date(2026, 8, 22)})     # worked for the 2/5/2025 and 31/8/2026 bridges
 
-    Independent of the calendar under test: the caller writes the days off down by hand.
+
+def count_working_days_by_hand(start: date, n: int, days_off: Set[date], working_saturdays: Set[date] = frozenset()) -> date:
+    """Test oracle: the n-th working day after `start` (the start day not counted): a weekday not in `days_off`,
+    or one of `working_saturdays`.
+
+    Independent of the calendar under test: the caller writes the days off down by hand (or takes WEEKDAYS_OFF).
     """
     day = start
     while n:
         day += timedelta(days=1)
-        if day.weekday() < 5 and day not in days_off:
+        if (day.weekday() < 5 and day not in days_off) or day in working_saturdays:
             n -= 1
     return day

@@ -9,7 +9,7 @@ from datetime import date
 import yaml
 
 from tests.e2e import test_cli as cli
-from tests.support import count_working_days_by_hand
+from tests.support import WEEKDAYS_OFF, count_working_days_by_hand
 
 home, demo, run, run_json = cli.home, cli.demo, cli.run, cli.run_json      # the CLI tests' fixtures and helpers
 
@@ -35,8 +35,8 @@ def test_export_edit_preview_and_record_a_corrected_year(demo, tmp_path):
     assert (applied["revision"], [d["date"] for d in applied["days_now_off"]]) == (2, ["2026-12-31"])
     # the demo's probationary member (#1) must hold the recognition vote within 30 working days of 05/12/2026
     assert [(c["candidate_id"], c["clock"], c["due_before"], c["due_after"]) for c in applied["changes"]] == [
-        (1, "recognition_vote", count_working_days_by_hand(date(2026, 12, 5), 30, {date(2027, 1, 1)}).isoformat(),
-         count_working_days_by_hand(date(2026, 12, 5), 30, {date(2027, 1, 1), date(2026, 12, 31)}).isoformat())]
+        (1, "recognition_vote", count_working_days_by_hand(date(2026, 12, 5), 30, WEEKDAYS_OFF).isoformat(),
+         count_working_days_by_hand(date(2026, 12, 5), 30, WEEKDAYS_OFF | {date(2026, 12, 31)}).isoformat())]
     with _db(demo) as conn:
         for change in applied["changes"]:
             due, version = conn.execute("SELECT due_on, calendar_version FROM deadline WHERE id = ?",

@@ -23,14 +23,11 @@ from models.calendar_corrections import (
 from models.calendar_in_force import current_calendar
 from models.reminders import plan_deadline_reminders
 from models.tables import AuditEvent, CalendarCorrection, Candidate, Deadline, Notification
-from tests.support import NOW, TO_CELL_REVIEW, add, count_working_days_by_hand, walk
+from tests.support import NOW, TO_CELL_REVIEW, WEEKDAYS_OFF, add, count_working_days_by_hand, walk
 
 ADMIN = Actor("test:admin", "admin")
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
-# Days off on weekdays from December 2026 to May 2027, as the shipped calendar has them (written by hand).
-SHIPPED_OFF = {date(2027, 1, 1), date(2027, 2, 4), date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9),
-               date(2027, 2, 10), date(2027, 4, 16), date(2027, 4, 30), date(2027, 5, 3)}
 # The correction: Tết 2027 is announced one day longer at each end (Wednesday 3 and Thursday 11 February).
 ADDED_OFF = {date(2027, 2, 3), date(2027, 2, 11)}
 TET_2027 = {"2027-02-03": "Tết Nguyên đán", "2027-02-04": "Tết Nguyên đán", "2027-02-05": "Tết Nguyên đán",
@@ -65,7 +62,7 @@ def _count(engine, table) -> int:
 def test_a_corrected_tet_moves_the_deadlines_counted_across_it_and_only_those(org):
     across = _to_decision(org, "2026-12-10")                     # 60 working days: into March 2027, across Tết
     after = _to_decision(org, "2027-03-01", full_name="Lò Thị Mai", gender="nu")   # counted after Tết: untouched
-    old_due = count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF)
+    old_due = count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF)
     assert _deadline(org, across)["due_on"] == old_due
     untouched_before = _deadline(org, after)
     with org.connect() as conn:
@@ -74,7 +71,7 @@ def test_a_corrected_tet_moves_the_deadlines_counted_across_it_and_only_those(or
 
     report = correct_calendar(org, _correction(), ADMIN, now=AT)
 
-    new_due = count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF)
+    new_due = count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF | ADDED_OFF)
     assert new_due != old_due
     assert _deadline(org, across)["due_on"] == new_due
     assert _deadline(org, across)["calendar_version"] == report.calendar_after
@@ -122,8 +119,8 @@ def test_a_dry_run_reports_exactly_what_applying_does_and_writes_nothing(org):
 
 def test_a_closed_deadline_is_judged_again_against_its_new_date(org):
     cid = _to_decision(org, "2026-12-10")
-    old_due = count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF)
-    late_by_one = count_working_days_by_hand(old_due, 1, SHIPPED_OFF)
+    old_due = count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF)
+    late_by_one = count_working_days_by_hand(old_due, 1, WEEKDAYS_OFF)
     walk(org, cid, [("grassroots_approves", "2027-01-20", {"approve": 12}),
                     ("admit", late_by_one.isoformat(), {"decision_number": "12-QĐ/ĐU"})])
     assert _deadline(org, cid)["status"] == "late"
@@ -174,7 +171,7 @@ def test_a_later_revision_can_undo_a_correction_and_the_deadline_comes_back(org)
 def test_a_transition_after_the_correction_counts_with_the_corrected_calendar(org):
     correct_calendar(org, _correction(), ADMIN, now=AT)
     cid = _to_decision(org, "2026-12-10")
-    assert _deadline(org, cid)["due_on"] == count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF)
+    assert _deadline(org, cid)["due_on"] == count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF | ADDED_OFF)
 
 
 @pytest.mark.parametrize(("overrides", "field", "words"), [
@@ -216,11 +213,11 @@ def test_a_step_that_raced_the_correction_is_reconciled_by_the_next_sweep(org):
     assert step(org, cid, "cell_approves", "2026-12-10", approve=4).applied
     with org.begin() as conn:                                    # as if computed by the racing step
         conn.execute(Deadline.__table__.update().where(Deadline.__table__.c.candidate_id == cid).values(
-            due_on=count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF),
+            due_on=count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF),
             calendar_version=stale_calendar.version))
     first = reconcile(org, ADMIN, now=AT)
     assert [(c["candidate_id"], c["due_after"]) for c in first.changes] == [
-        (cid, count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF).isoformat())]
+        (cid, count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF | ADDED_OFF).isoformat())]
     assert _deadline(org, cid)["calendar_version"] == current_calendar(org).version
     assert _deadline(org, untouched)["calendar_version"] == current_calendar(org).version
     assert reconcile(org, ADMIN, now=AT).changes == []            # once
@@ -279,7 +276,7 @@ def test_a_correction_racing_a_step_on_the_same_file_never_reopens_a_met_deadlin
     assert results["admit"].applied
     row = _deadline(org, cid)
     assert (row["status"], row["closed_on"]) == ("met", date(2027, 2, 15))
-    assert row["due_on"] == count_working_days_by_hand(date(2026, 12, 10), 60, SHIPPED_OFF | ADDED_OFF)
+    assert row["due_on"] == count_working_days_by_hand(date(2026, 12, 10), 60, WEEKDAYS_OFF | ADDED_OFF)
     with org.connect() as conn:
         stage = conn.execute(select(Candidate.__table__.c.stage).where(Candidate.__table__.c.id == cid)).scalar_one()
     assert stage == "awaiting_ceremony"

@@ -5,14 +5,14 @@ the example sheet of files in progress (`ketnap import template --example`) and 
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from openpyxl import load_workbook
 
 import ketnap.demo
-from tests.changes.test_files_in_progress import DAYS_OFF, wd
 from tests.e2e import test_cli as cli
+from tests.support import MAKE_UP_SATURDAYS, WEEKDAYS_OFF, count_working_days_by_hand
 
 home, demo, run, run_json = cli.home, cli.demo, cli.run, cli.run_json      # the CLI tests' fixtures and helpers
 
@@ -22,16 +22,9 @@ EXAMPLE_RULESET = Path(ketnap.demo.__file__).parent / "rulesets" / "vd-2026.yaml
 STAGES = {2: "source", 3: "opinions", 4: "awaiting_decision", 5: "awaiting_ceremony", 6: "probation", 7: "opinions"}
 
 
-MAKE_UP_SATURDAYS = {date(2026, 8, 22)}          # worked for the National Day bridge of 2026 (written down by hand)
-
-
-def wd_2026(start: date, n: int) -> date:
-    """Oracle: the n-th working day after `start`: weekdays not off, plus the make-up Saturday."""
-    day = start
-    while n:
-        day += timedelta(days=1)
-        n -= (day.weekday() < 5 and day not in DAYS_OFF) or day in MAKE_UP_SATURDAYS
-    return day
+def wd(start: date, n: int) -> date:
+    """Oracle: the n-th working day after `start`: weekdays not off, plus the make-up Saturdays (written by hand)."""
+    return count_working_days_by_hand(start, n, WEEKDAYS_OFF, MAKE_UP_SATURDAYS)
 
 
 def _db(home_dir: Path) -> sqlite3.Connection:
@@ -100,10 +93,10 @@ def test_the_example_rule_set_is_added_migrated_and_reverted(demo):
     # The decision is due 45 working days after the cell's resolution instead of 60.
     moved = {n: [(d["clock"], d["due_before"], d["due_after"]) for d in c["deadlines"] if d["moved"]]
              for n, c in by_name.items()}
-    assert moved["Quàng Thị Lan"] == [("admission_decision", wd_2026(date(2026, 7, 6), 60).isoformat(),
-                                       wd_2026(date(2026, 7, 6), 45).isoformat())]
-    assert moved["Vì Văn Khánh"] == [("admission_decision", wd_2026(date(2026, 9, 7), 60).isoformat(),
-                                      wd_2026(date(2026, 9, 7), 45).isoformat())]
+    assert moved["Quàng Thị Lan"] == [("admission_decision", wd(date(2026, 7, 6), 60).isoformat(),
+                                       wd(date(2026, 7, 6), 45).isoformat())]
+    assert moved["Vì Văn Khánh"] == [("admission_decision", wd(date(2026, 9, 7), 60).isoformat(),
+                                      wd(date(2026, 9, 7), 45).isoformat())]
     assert sum(len(m) for m in moved.values()) == 2
     assert _count(demo, "ruleset_migration") == 0
 
@@ -115,7 +108,7 @@ def test_the_example_rule_set_is_added_migrated_and_reverted(demo):
         due = conn.execute("SELECT due_on FROM deadline WHERE candidate_id = ? AND status = 'open' "
                            "AND clock = 'admission_decision'", (ids["Quàng Thị Lan"],)).fetchone()
     assert on["Hoàng Văn Nam"] == "vd-2026:awareness_training" and on["Lò Thị Hoa"] == "qd294-2025:probation"
-    assert due == (wd_2026(date(2026, 7, 6), 45).isoformat(),)
+    assert due == (wd(date(2026, 7, 6), 45).isoformat(),)
 
     reverted = run_json(demo, "procedure", "revert", str(applied["migration_id"]))
     assert reverted["refused"] == []
@@ -124,5 +117,5 @@ def test_the_example_rule_set_is_added_migrated_and_reverted(demo):
         due = conn.execute("SELECT due_on FROM deadline WHERE candidate_id = ? AND status = 'open' "
                            "AND clock = 'admission_decision'", (ids["Quàng Thị Lan"],)).fetchone()
     assert on["Hoàng Văn Nam"] == "qd294-2025:awareness_course" and on["Quàng Thị Lan"] == "qd294-2025:awaiting_decision"
-    assert due == (wd_2026(date(2026, 7, 6), 60).isoformat(),)
+    assert due == (wd(date(2026, 7, 6), 60).isoformat(),)
     assert run_json(demo, "audit", "verify")["ok"] is True

@@ -33,7 +33,7 @@ from models.imports.organisation import import_organisation
 from models.procedure.engine import InputError
 from models.snapshot import CANDIDATE
 from models.transitions import TransitionRequest, TransitionResult, apply_transition
-from tests.support import SECRETARY, add, import_demo_org
+from tests.support import MAKE_UP_SATURDAYS, SECRETARY, WEEKDAYS_OFF, add, count_working_days_by_hand, import_demo_org
 from tests.web import conftest as web
 
 # the web app over the demo commune (tests/web/conftest.py)
@@ -43,17 +43,11 @@ TODAY = date(2026, 12, 15)                     # a Tuesday
 YEAR_2026 = (date(2026, 1, 1), date(2026, 12, 31))
 YEAR_2025 = (date(2025, 1, 1), date(2025, 12, 31))
 
-# Days off (weekdays) and make-up working Saturdays, 2024-2027, from the government's announcements.
-DAYS_OFF = {
+# Weekdays off: 2024's from the government's announcements, 2025-2027's from tests/support.py (both by hand).
+DAYS_OFF = WEEKDAYS_OFF | {
     date(2024, 1, 1), *(date(2024, 2, d) for d in (8, 9, 12, 13, 14)), date(2024, 4, 18), date(2024, 4, 29),
     date(2024, 4, 30), date(2024, 5, 1), date(2024, 9, 2), date(2024, 9, 3),
-    date(2025, 1, 1), *(date(2025, 1, d) for d in (27, 28, 29, 30, 31)), date(2025, 4, 7), date(2025, 4, 30),
-    date(2025, 5, 1), date(2025, 5, 2), date(2025, 9, 1), date(2025, 9, 2),
-    date(2026, 1, 1), *(date(2026, 2, d) for d in (16, 17, 18, 19, 20)), date(2026, 4, 27), date(2026, 4, 30),
-    date(2026, 5, 1), date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2), date(2026, 11, 24),
-    date(2027, 1, 1), date(2027, 2, 4), date(2027, 2, 5), *(date(2027, 2, d) for d in (8, 9, 10)),
 }
-MAKE_UP_SATURDAYS = {date(2025, 4, 26), date(2026, 8, 22)}
 
 
 def working(day: date) -> bool:
@@ -62,11 +56,7 @@ def working(day: date) -> bool:
 
 def nth(start: date, n: int) -> date:
     """The n-th working day after `start` (the start day not counted)."""
-    day = start
-    while n:
-        day += timedelta(days=1)
-        n -= working(day)
-    return day
+    return count_working_days_by_hand(start, n, DAYS_OFF, MAKE_UP_SATURDAYS)
 
 
 def days_between(a: date, b: date) -> int:
@@ -163,9 +153,14 @@ def candidate(engine: Engine, cell: Cell, vote_on: date, **extra: Any) -> int:
 def vote(engine: Engine, cid: int, cell: Cell, on: date) -> date:
     """The cell's vote and the appraisal / grassroots resolution after it (5 working days apart)."""
     do(engine, cid, "cell_approves", on, approve=cell.approve)
-    day = on
-    for event, inputs in cell.to_decision:
-        day = nth(day, 5)
+    return up_the_tree(engine, cid, cell.to_decision, on, 5)
+
+
+def up_the_tree(engine: Engine, cid: int, steps: tuple[tuple[str, dict[str, Any]], ...], start: date, gap: int) -> date:
+    """The committees' steps above a cell's vote, each `gap` working days after the one before; the last one's day."""
+    day = start
+    for event, inputs in steps:
+        day = nth(day, gap)
         do(engine, cid, event, day, **inputs)
     return day
 
@@ -192,10 +187,7 @@ def recognition_file(engine: Engine, cid: int, ends: date, *, documents: dict[st
 
 def recognise(engine: Engine, cid: int, cell: Cell, vote_on: date) -> None:
     do(engine, cid, "cell_recognises", vote_on, approve=cell.approve)
-    day = vote_on
-    for event, inputs in cell.to_recognition_decision:
-        day = nth(day, 3)
-        do(engine, cid, event, day, **inputs)
+    up_the_tree(engine, cid, cell.to_recognition_decision, vote_on, 3)
     do(engine, cid, "recognise", nth(vote_on, 15), decision_number=f"{cid}-QĐ/CN")
 
 
