@@ -68,8 +68,13 @@ BATCH = 200
 STALE_AFTER = timedelta(minutes=5)
 STATE_LABELS = {"running": "Đang chạy", "interrupted": "Bị gián đoạn", "done": "Hoàn tất"}
 
-UPDATE_CANDIDATE = (CANDIDATE.update()
-                    .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version")))
+
+# Every write of a locked candidate here (a move, a revert): its version, stage, audit head and all date facts.
+UPDATE_MOVED = (CANDIDATE.update()
+                .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version"))
+                .values(ruleset_version=bindparam("ruleset_version"), stage=bindparam("stage"),
+                        version=bindparam("version"), audit_seq=bindparam("audit_seq"), audit_head=bindparam("audit_head"),
+                        facts=bindparam("facts", type_=CANDIDATE.c.facts.type), **{f: bindparam(f) for f in PROMOTED_FACTS}))
 
 
 class MigrationNotAllowed(ValueError):
@@ -458,23 +463,21 @@ def _stale(part: Mapping[str, Any], at: datetime | None = None) -> bool:
     return beat is None or (at or datetime.now(UTC)) - datetime.fromisoformat(beat) > STALE_AFTER
 
 
+def _state(part: Mapping[str, Any], at: datetime | None) -> str:
+    status = str(part.get("status", "done"))
+    return "interrupted" if status == "running" and _stale(part, at) else status
+
+
 def state_of(row: Mapping[str, Any], at: datetime | None = None) -> str:
     """done | running | interrupted: a run still "running" whose last batch is older than STALE_AFTER died
     (or one already closed as interrupted)."""
-    summary = row["summary"] or {}
-    status = str(summary.get("status", "done"))
-    if status == "running" and _stale(summary, at):
-        return "interrupted"
-    return status
+    return _state(row["summary"] or {}, at)
 
 
 def revert_state_of(row: Mapping[str, Any], at: datetime | None = None) -> str | None:
     """None (never reverted) | done | running | interrupted, for the latest revert of a migration."""
     revert = (row["summary"] or {}).get("revert")
-    if not revert:
-        return None
-    status = str(revert.get("status", "done"))
-    return "interrupted" if status == "running" and _stale(revert, at) else status
+    return _state(revert, at) if revert else None
 
 
 def _progress(unit_id: str | None, candidates: int, done: Sequence[Mapping[str, Any]], withdrawn: int
@@ -562,13 +565,6 @@ def _store_batch(conn: Connection, migration_id: int, planned: list[tuple[Mappin
     return [r for r, _ in one_by_one], sum(n for _, n in one_by_one)
 
 
-UPDATE_MOVED = (CANDIDATE.update()
-                .where(CANDIDATE.c.id == bindparam("b_id"), CANDIDATE.c.version == bindparam("b_version"))
-                .values(ruleset_version=bindparam("ruleset_version"), stage=bindparam("stage"),
-                        version=bindparam("version"), audit_seq=bindparam("audit_seq"), audit_head=bindparam("audit_head"),
-                        facts=bindparam("facts", type_=CANDIDATE.c.facts.type), **{f: bindparam(f) for f in PROMOTED_FACTS}))
-
-
 def _write_batch(conn: Connection, migration_id: int, planned: list[tuple[Mapping[str, Any], CandidatePlan]],
                  old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, why: str
                  ) -> tuple[list[dict[str, Any]], int]:
@@ -581,21 +577,31 @@ def _write_batch(conn: Connection, migration_id: int, planned: list[tuple[Mappin
                                 "audit_event_id": None}
         if plan.moves:
             appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, today)
-            values = {f: cand[f] for f in PROMOTED_FACTS} | {"facts": dict(cand["facts"] or {})}
-            values |= _facts_update(cand, plan.moved_facts)
-            updates.append(values | {"b_id": cand["id"], "b_version": cand["version"], "ruleset_version": new.version,
-                                     "stage": plan.stage_after, "version": cand["version"] + 1,
-                                     "audit_seq": appended.seq, "audit_head": appended.hash})
+            updates.append(_candidate_row(cand, new.version, plan.stage_after, appended, plan.moved_facts))
             item |= {"version_after": cand["version"] + 1, "audit_event_id": appended.id, "detail": detail}
         else:
             item["detail"] = {"code": plan.code, "message": plan.message, "cite": plan.cite}
         items.append(item)
-    if updates:
-        count = conn.execute(UPDATE_MOVED, updates).rowcount
-        if count not in (len(updates), -1):
-            raise RuntimeError(f"{len(updates) - count} candidate(s) of the batch changed while locked")
+    _update_candidates(conn, updates)
     conn.execute(insert(ITEM), items)
     return items, withdrawn
+
+
+def _candidate_row(cand: Mapping[str, Any], ruleset_version: str, stage: str, appended: Any,
+                   facts: Mapping[str, date | None]) -> dict[str, Any]:
+    """UPDATE_MOVED's parameters for a locked candidate put on `ruleset_version` at `stage`, its audit head moved to
+    the event just `appended`, its date `facts` changed."""
+    values = {f: cand[f] for f in PROMOTED_FACTS} | {"facts": dict(cand["facts"] or {})} | _facts_update(cand, facts)
+    return values | {"b_id": cand["id"], "b_version": cand["version"], "ruleset_version": ruleset_version,
+                     "stage": stage, "version": cand["version"] + 1, "audit_seq": appended.seq,
+                     "audit_head": appended.hash}
+
+
+def _update_candidates(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        count = conn.execute(UPDATE_MOVED, rows).rowcount
+        if count not in (len(rows), -1):
+            raise RuntimeError(f"{len(rows) - count} locked candidate(s) changed while locked")
 
 
 def _reported(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -608,49 +614,33 @@ def _reported(item: Mapping[str, Any]) -> dict[str, Any]:
 def _apply_one(conn: Connection, migration_id: int, cand: Mapping[str, Any], plan: CandidatePlan | Exception,
                old: RuleSet, new: RuleSet, actor: Actor, now: datetime, today: date, why: str
                ) -> tuple[dict[str, Any], int]:
-    item: dict[str, Any] = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"]}
-    withdrawn = 0
+    """One candidate of a batch that failed as a whole, in its own savepoint: written as the batch would have written
+    it, or recorded as failed with the reason."""
     savepoint = conn.begin_nested()
     try:
         if isinstance(plan, Exception):
             raise plan
-        item |= {"outcome": plan.outcome, "stage_after": plan.stage_after}
-        if plan.moves:
-            appended, detail, withdrawn = move_candidate(conn, cand, plan, old, new, actor, now=now, on=today, why=why,
-                                                         migration_id=migration_id)
-            item |= {"version_after": cand["version"] + 1, "audit_event_id": appended.id,
-                     "detail": detail | {"reminders_withdrawn": withdrawn}}
-        else:
-            item["detail"] = {"code": plan.code, "message": plan.message, "cite": plan.cite}
-        conn.execute(insert(ITEM), item)
+        items, withdrawn = _write_batch(conn, migration_id, [(cand, plan)], old, new, actor, now, today, why)
         savepoint.commit()
+        return _reported(items[0]), withdrawn
     except Exception as exc:  # noqa: BLE001 - one candidate failing must not undo the others; reported per candidate
         savepoint.rollback()
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        item = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"],
-                "outcome": "failed", "stage_after": cand["stage"], "version_after": None,
-                "detail": {"code": "failed", "message": f"Lỗi khi chuyển hồ sơ: {reason}"}}
-        conn.execute(insert(ITEM), item)
-        withdrawn = 0
-    return _reported(item), withdrawn
+    item = {"migration_id": migration_id, "candidate_id": cand["id"], "stage_before": cand["stage"],
+            "outcome": "failed", "stage_after": cand["stage"], "version_after": None,
+            "detail": {"code": "failed", "message": f"Lỗi khi chuyển hồ sơ: {reason}"}}
+    conn.execute(insert(ITEM), item)
+    return _reported(item), 0
 
 
 def move_candidate(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan, old: RuleSet, new: RuleSet,
-                   actor: Actor, *, now: datetime, on: date, why: str, migration_id: int | None = None,
-                   ) -> tuple[Any, dict[str, Any], int]:
-    """Store one locked candidate's move as `judge` planned it (deadlines, audit event naming both versions, the
-    candidate row): a migration's, or an import's when a step replayed from the sheet crosses into a new version
-    (then `migration_id` is None and `on` is that step's date). Returns the audit event, its detail, reminders
-    withdrawn."""
-    withdrawn = store_deadline_changes(conn, list(plan.deadlines), why=why)
-    appended, detail = _audit_move(conn, cand, plan, migration_id, old, new, actor, now, on)
-    values: dict[str, Any] = {"ruleset_version": new.version, "stage": plan.stage_after,
-                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
-    values |= _facts_update(cand, plan.moved_facts)
-    updated = conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]})
-    if updated.rowcount != 1:
-        raise RuntimeError(f"candidate {cand['id']} changed while locked")
-    return appended, detail, withdrawn
+                   actor: Actor, *, now: datetime, on: date, why: str) -> None:
+    """Store one locked candidate's move as `judge` planned it, as a migration stores it (deadlines, audit event
+    naming both versions, the candidate row) but outside any migration: an import's step replayed from the sheet
+    that crosses into a new version (`on` is that step's date)."""
+    store_deadline_changes(conn, list(plan.deadlines), why=why)
+    appended, _ = _audit_move(conn, cand, plan, None, old, new, actor, now, on)
+    _update_candidates(conn, [_candidate_row(cand, new.version, plan.stage_after, appended, plan.moved_facts)])
 
 
 def _fact_values(cand: Mapping[str, Any], names: Iterable[str]) -> dict[str, str | None]:
@@ -828,11 +818,7 @@ def _revert_one(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, An
         payload={"migration_id": migration_id, "from_version": old_version, "to_version": new_version,
                  "restored_version": old_version, "deadlines": [d.as_dict() for d in back],
                  "facts": detail.get("facts_before") or {}, "reminders_withdrawn": withdrawn})
-    values: dict[str, Any] = {"ruleset_version": old_version, "stage": item["stage_before"],
-                              "version": cand["version"] + 1, "audit_seq": appended.seq, "audit_head": appended.hash}
-    values |= _facts_update(cand, facts_before)
-    if conn.execute(UPDATE_CANDIDATE.values(**values), {"b_id": cand["id"], "b_version": cand["version"]}).rowcount != 1:
-        raise RuntimeError(f"candidate {cand['id']} changed while locked")
+    _update_candidates(conn, [_candidate_row(cand, old_version, item["stage_before"], appended, facts_before)])
     conn.execute(update(ITEM).where(ITEM.c.id == item["id"]).values(reverted_at=now, revert_event_id=appended.id))
 
 
