@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from models.actors import Actor
 from models.audit.trail import append_to_chain
 from models.procedure.definition import RuleSet
-from models.procedure.loader import all_rulesets, check_new, extra_dir, refresh
+from models.procedure.loader import check_new, current, extra_dir, refresh
 
 
 @dataclass(frozen=True)
@@ -87,5 +87,6 @@ def describe(rs: RuleSet) -> dict[str, Any]:
 
 
 def known_versions() -> list[dict[str, Any]]:
-    refresh()
-    return [describe(rs) for rs in sorted(all_rulesets().values(), key=lambda r: r.effective_from)]
+    """Every version, including one another process added a moment ago (the folder is looked at every time; the
+    files are parsed again only when it changed)."""
+    return [describe(rs) for rs in sorted(current(max_age=0).values(), key=lambda r: r.effective_from)]

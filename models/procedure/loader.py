@@ -2,9 +2,9 @@
 
 That folder is $KETNAP_RULESETS_DIR, or `<KETNAP_HOME>/rulesets` when it is not set; `ketnap procedure add`
 copies a validated file there. The versions are read once per process; a version asked for and not known yet
-makes one rescan (another process may have added it), `in_force_on` notices a file added to (or changed in) the
-folder by comparing its listing with the one loaded, at most once every RESCAN_SECONDS, and `refresh()` rescans
-on demand.
+makes one rescan (another process may have added it), `current()` (and so `in_force_on`) notices a file added to
+(or changed in) the folder by comparing its listing with the one loaded, at most once every RESCAN_SECONDS, and
+`refresh()` rescans on demand.
 """
 
 from __future__ import annotations
@@ -95,11 +95,12 @@ def _signature(folder: Path) -> Signature:
     return str(folder), files
 
 
-def _current() -> dict[str, RuleSet]:
+def current(max_age: float = RESCAN_SECONDS) -> dict[str, RuleSet]:
     """`all_rulesets()`, rescanned when the folder of added versions changed since it was read (looked at no more
-    than once every RESCAN_SECONDS): a long-running process picks up a version added by `ketnap procedure add`."""
+    than once every `max_age` seconds: a few stat calls; 0 for a page listing the versions): a long-running process
+    picks up a version added by `ketnap procedure add` without parsing every file again."""
     known = all_rulesets()
-    if time.monotonic() - _seen.checked >= RESCAN_SECONDS:
+    if time.monotonic() - _seen.checked >= max_age:
         _seen.checked = time.monotonic()
         if _signature(extra_dir()) != _seen.signature:
             known = refresh()
@@ -137,7 +138,7 @@ def check_new(text: str, source: str) -> RuleSet:
 
 def in_force_on(day: date) -> RuleSet:
     """The rule set whose effective date is the latest on or before `day`."""
-    candidates = [rs for rs in _current().values() if rs.effective_from <= day]
+    candidates = [rs for rs in current().values() if rs.effective_from <= day]
     if not candidates:
         raise LookupError(f"no rule set was in force on {day.isoformat()}")
     return max(candidates, key=lambda rs: rs.effective_from)
