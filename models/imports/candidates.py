@@ -179,15 +179,16 @@ def add_candidates(engine: Engine, items: list[tuple[int, CandidateIn]], actor: 
 
 def insert_candidates(conn: Connection, items: list[tuple[int, CandidateIn]], actor: Actor, *, now: datetime,
                       source: str = "input", errors: list[RowError] | None = None,
-                      created_payload: dict[str, Any] | None = None, import_batch_id: int | None = None) -> list[int]:
-    """`add_candidates` inside the caller's transaction (an import of files in progress adds and replays them)."""
+                      import_batch_id: int | None = None) -> list[int]:
+    """`add_candidates` inside the caller's transaction (an import of files in progress adds and replays them; its
+    batch and each file's line in the sheet are kept on the candidate and its "created" event)."""
     kinds = {r.id: r.kind for r in conn.execute(select(OrgUnit.__table__.c.id, OrgUnit.__table__.c.kind))}
     members = {r.code: r.id for r in conn.execute(select(Member.__table__.c.code, Member.__table__.c.id))}
     errors = (errors or []) + _check(items, kinds, members, local_today(now))
     if errors:
         raise ImportRejected(source, errors)
     ids = []
-    for _, c in items:
+    for line, c in items:
         ruleset = c.ruleset or in_force_on(c.listed_on).version
         rs = all_rulesets()[ruleset]
         values = c.model_dump(exclude={"sponsors", "prior_membership", "residence_village", "cell", "listed_on", "ruleset",
@@ -217,7 +218,8 @@ def insert_candidates(conn: Connection, items: list[tuple[int, CandidateIn]], ac
         append_for_candidate(
             conn, candidate_id, (0, GENESIS), kind="created", actor=actor, event="add_candidate",
             effective_on=c.listed_on, stage_after=rs.initial_stage, ruleset_version=ruleset, now=now,
-            payload={"source": source, "cell_id": c.cell, "sponsors": len(c.sponsors)} | (created_payload or {}),
+            payload={"source": source, "cell_id": c.cell, "sponsors": len(c.sponsors)}
+            | ({"imported": {"batch": import_batch_id, "line": line}} if import_batch_id is not None else {}),
         )
         ids.append(candidate_id)
     return ids

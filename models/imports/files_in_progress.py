@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from models.actors import Actor
 from models.audit.trail import append_for_candidate, append_to_chain
@@ -479,13 +479,14 @@ def _import(conn: Connection, rows: list[Row], errors: list[RowError], source: s
     calendar = current_calendar(conn)
     errors = errors + _check_references(conn, rows, local_today(now))
     bad_lines = {e.line for e in errors}
+    good = [row for row in rows if row.line not in bad_lines]
+    ids = insert_candidates(conn, [(row.line, row.candidate) for row in good], actor, now=now, source=source,
+                            import_batch_id=batch_id)
     lines = []
-    for row in rows:
-        if row.line in bad_lines:
-            continue
+    for row, cid in zip(good, ids, strict=True):
         savepoint = conn.begin_nested()
         try:
-            lines.append(_import_row(conn, row, actor, imported, calendar, source, now))
+            lines.append(_import_row(conn, row, cid, actor, imported, calendar, now))
             savepoint.commit()
         except _RowFailed as failed:
             savepoint.rollback()
@@ -506,6 +507,8 @@ def _check_references(conn: Connection, rows: list[Row], today: date) -> list[Ro
     """What the database must already hold: the cell, the members named; no file already in ketnap."""
     kinds = dict(conn.execute(select(OrgUnit.__table__.c.id, OrgUnit.__table__.c.kind)).tuples().all())
     codes = set(conn.execute(select(Member.__table__.c.code)).scalars())
+    existing = set(conn.execute(select(CANDIDATE.c.full_name, CANDIDATE.c.birth_date, CANDIDATE.c.cell_id).where(
+        CANDIDATE.c.cell_id.in_({row.candidate.cell for row in rows}))).tuples())
     errors: list[RowError] = []
     for row in rows:
         c = row.candidate
@@ -521,20 +524,15 @@ def _check_references(conn: Connection, rows: list[Row], today: date) -> list[Ro
         for key, code in [*named, ("helper_member_id", row.steps.get("helper_member_id"))]:
             if code is not None and code not in codes:
                 errors.append(RowError(row.line, BY_KEY[key].header, f"Không có đảng viên mã “{code}”."))
-        same = conn.execute(select(func.count()).select_from(CANDIDATE).where(
-            CANDIDATE.c.birth_date == c.birth_date, CANDIDATE.c.cell_id == c.cell,
-            CANDIDATE.c.full_name == c.full_name)).scalar_one()
-        if same:
+        if (c.full_name, c.birth_date, c.cell) in existing:
             errors.append(RowError(row.line, BY_KEY["full_name"].header,
                                    "Người này (cùng họ tên, ngày sinh, chi bộ) đã có hồ sơ trong ketnap."))
     return errors
 
 
-def _import_row(conn: Connection, row: Row, actor: Actor, imported: Imported, calendar: WorkingCalendar, source: str,
+def _import_row(conn: Connection, row: Row, cid: int, actor: Actor, imported: Imported, calendar: WorkingCalendar,
                 now: datetime) -> LineReport:
-    (cid,) = insert_candidates(conn, [(row.line, row.candidate)], actor, now=now, source=source,
-                               created_payload={"imported": {"batch": imported.batch_id, "line": row.line}},
-                               import_batch_id=imported.batch_id)
+    """Replay the steps of one row's file (its candidate just added), in date order."""
     first = in_force_on(row.candidate.listed_on)
     stage, version = first.initial_stage, first.version
     report = LineReport(row.line, stage, "", version, candidate_id=cid)
