@@ -28,7 +28,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -652,10 +651,6 @@ def _accepted_failures(conn: Connection, cid: int) -> list[dict[str, Any]]:
         for f in json.loads(payload).get("imported", {}).get("failures", []):
             out.append({"event": event, "rule": f["rule"], "message": f["message"], "cite": f["cite"]})
     return out
-
-
-def import_files_from_path(engine: Engine, path: Path, actor: Actor, **kwargs: Any) -> ImportReport:
-    return import_files(engine, path.read_bytes(), path.name, actor, **kwargs)
 
 
 class NotUnverified(ValueError):
