@@ -713,13 +713,19 @@ def revert_migration(engine: Engine, migration_id: int, actor: Actor, *, candida
             ids = [i["candidate_id"] for i in chunk]
             cands = {c["id"]: c for c in conn.execute(
                 select(CANDIDATE).where(CANDIDATE.c.id.in_(ids)).with_for_update()).mappings()}
+            rows, marks = [], []
             for item in chunk:
                 cand = cands[item["candidate_id"]]
                 if cand["version"] != item["version_after"] or cand["ruleset_version"] != new_version:
                     refused.append(_refusal(conn, cand, item))
                     continue
-                _revert_one(conn, cand, item, migration_id, old_version, new_version, actor, now, why)
+                row, event_id = _revert_one(conn, cand, item, migration_id, old_version, new_version, actor, now, why)
+                rows.append(row)
+                marks.append({"b_id": item["id"], "reverted_at": now, "revert_event_id": event_id})
                 reverted.append(cand["id"])
+            _update_candidates(conn, rows)
+            if marks:
+                conn.execute(MARK_REVERTED, marks)
             # Committed with the batch: the count of reverted files is always what is stored, and a revert killed
             # between batches shows as interrupted (continued by reverting again: only unreverted items are read).
             _revert_progress(conn, migration_id, len(reverted) - before, {"status": "running", "updated_at": _heartbeat(),
@@ -802,8 +808,14 @@ def _event_label(version: str | None, kind: str, event: str | None) -> str:
     return event or kind
 
 
+MARK_REVERTED = (ITEM.update().where(ITEM.c.id == bindparam("b_id"))
+                 .values(reverted_at=bindparam("reverted_at"), revert_event_id=bindparam("revert_event_id")))
+
+
 def _revert_one(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, Any], migration_id: int,
-                old_version: str, new_version: str, actor: Actor, now: datetime, why: str) -> None:
+                old_version: str, new_version: str, actor: Actor, now: datetime, why: str) -> tuple[dict[str, Any], int]:
+    """Restore one locked candidate's deadlines and audit the revert; returns its row for UPDATE_MOVED and the
+    audit event's id (the batch writes the candidates and marks the items in one statement each)."""
     detail = item["detail"] or {}
     back = [DeadlineChange(**(_swap(d))) for d in detail.get("deadlines", ())]
     withdrawn = store_deadline_changes(conn, back, why=why)
@@ -818,8 +830,7 @@ def _revert_one(conn: Connection, cand: Mapping[str, Any], item: Mapping[str, An
         payload={"migration_id": migration_id, "from_version": old_version, "to_version": new_version,
                  "restored_version": old_version, "deadlines": [d.as_dict() for d in back],
                  "facts": detail.get("facts_before") or {}, "reminders_withdrawn": withdrawn})
-    _update_candidates(conn, [_candidate_row(cand, old_version, item["stage_before"], appended, facts_before)])
-    conn.execute(update(ITEM).where(ITEM.c.id == item["id"]).values(reverted_at=now, revert_event_id=appended.id))
+    return _candidate_row(cand, old_version, item["stage_before"], appended, facts_before), appended.id
 
 
 def _swap(change: Mapping[str, Any]) -> dict[str, Any]:
