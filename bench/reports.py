@@ -378,75 +378,79 @@ def walk_candidate(cid: int, cell: Cell, area_kind: str, sessions: dict[tuple[st
             return True
         return False
 
+    def walked() -> Walked:
+        """The candidate as walked so far (every early return: the next step would fall after today, or the file ended)."""
+        return Walked(row | {"facts": facts}, enrolments, events)
+
     route = cell.route
     nominated = listed + days(rng, 30, 240)
     if ended(0.04, "leave_source_list", "left_source_list", secretary, "không còn đủ điều kiện", 20, 300) or \
             not step("nominate_for_course", nominated, "awareness_course", secretary, course_nominated_on=nominated):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     session = next_session(sessions[(cell.area, "awareness")], nominated + timedelta(days=7))
     if session is None:
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     enrolled = nominated + days(rng, 1, 5)
     certified_on = session.ends_on + days(rng, 0, 10)
     if enrolled > TODAY:
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     session.learners += 1
     if session.ends_on <= TODAY and rng.random() < 0.02:
         enrolments.append((session.id, cid, "absent", enrolled, None, None))
         step("fail_course", session.ends_on + days(rng, 1, 5), "source", (f"ttct.{cell.area}", "committee"))
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     number = f"CN-{session.id}-{cid}"
     if not step("record_awareness_certificate", certified_on, "file_preparation", (f"ttct.{cell.area}", "committee"),
                 awareness_certificate_on=certified_on, awareness_certificate_number=number):
         enrolments.append((session.id, cid, "attended" if session.ends_on <= TODAY else "enrolled", enrolled, None, None))
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     enrolments.append((session.id, cid, "certified", enrolled, number, certified_on))
     leaving, left_to = ("leave_source_list", "left_source_list") if rng.random() < 0.5 else ("withdraw", "withdrawn")
     if ended(0.03, leaving, left_to, secretary, "chuyển nơi ở", 10, 200):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     filed = certified_on + days(rng, 30, 150)
     if not step("complete_file", filed, "opinions", secretary, application_on=filed - days(rng, 20, 40),
                 cv_certified_on=filed - days(rng, 3, 15), background_verified_on=filed - days(rng, 1, 10)):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     on = filed + days(rng, 10, 45)
     if not step("summarise_opinions", on, "cell_review", secretary, opinions_summarised_on=on):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     vote = state["on"] + days(rng, 7, 40)
     if rng.random() < 0.03:
         closes("cell_rejects", vote, "not_admitted", secretary, "không đủ hai phần ba")
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     after_cell = {"intermediate": "intermediate_appraisal", "grassroots": "grassroots_review"}.get(route, "awaiting_decision")
     if not step("cell_approves", vote, after_cell, secretary, cell_resolution_on=vote, cell_approve=rng.randint(3, 30)):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     on = vote + days(rng, 5, 25)
     if route == "intermediate" and not step("appraise", on, "grassroots_review", office, appraisal_on=on):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     if route != "grassroots_cell":
         on = state["on"] + days(rng, 7, 30)
         if rng.random() < 0.02:
             closes("grassroots_rejects", on, "not_admitted", office, "không đủ hai phần ba")
-            return Walked(row | {"facts": facts}, enrolments, events)
+            return walked()
         if not step("grassroots_approves", on, "awaiting_decision", office, grassroots_resolution_on=on):
-            return Walked(row | {"facts": facts}, enrolments, events)
+            return walked()
     decided = state["on"] + days(rng, 20, 95)
     if rng.random() < 0.01:
         closes("refuse_admission", decided, "not_admitted", office, "chưa đủ tiêu chuẩn")
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     received = decided + days(rng, 0, 7)
     if not step("admit", decided, "awaiting_ceremony", office, decision_on=decided, decision_number=f"{cid}-QĐ/ĐU",
                 decision_received_on=received):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     ceremony = received + days(rng, 5, 45)
     helper = cell.first_member + rng.randrange(cell.members) if cell.members else None
     if not step("hold_ceremony", ceremony, "probation", secretary, ceremony_on=ceremony,
                 probation_ends_on=add_months(ceremony, 12), helper_member_id=helper):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     if rng.random() < 0.01:
         closes("remove", ceremony + days(rng, 90, 330), "removed", office, "vi phạm tư cách đảng viên")
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     if rng.random() < 0.005:
         closes("transfer_out", ceremony + days(rng, 30, 300), "transferred_out", secretary, "chuyển sinh hoạt đảng")
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     session = next_session(sessions[(cell.area, "new_member")], ceremony + timedelta(days=14))
     if session is not None and session.starts_on <= TODAY:
         session.learners += 1
@@ -459,27 +463,27 @@ def walk_candidate(cid: int, cell: Cell, area_kind: str, sessions: dict[tuple[st
                                ceremony + days(rng, 1, 10), None, None))
     ends = row["probation_ends_on"]
     if not step("open_recognition", max(ends, state["on"]), "recognition_review", ("system:deadline-sweep", "system")):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     if not step("record_recognition_documents", state["on"] + days(rng, 1, 10), "recognition_review", secretary,
                 self_review_on=ends - days(rng, 0, 10), helper_review_on=ends - days(rng, 0, 10)):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     after_cell = {"intermediate": "recognition_appraisal", "grassroots": "recognition_grassroots_review"}.get(
         route, "awaiting_recognition_decision")
     on = state["on"] + days(rng, 3, 25)
     if not step("cell_recognises", on, after_cell, secretary, recognition_cell_resolution_on=on):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     on = state["on"] + days(rng, 5, 20)
     if route == "intermediate" and not step("recognition_appraise", on, "recognition_grassroots_review", office,
                                             recognition_appraisal_on=on):
-        return Walked(row | {"facts": facts}, enrolments, events)
+        return walked()
     if route != "grassroots_cell":
         on = state["on"] + days(rng, 5, 25)
         if not step("grassroots_recognises", on, "awaiting_recognition_decision", office,
                     recognition_grassroots_resolution_on=on):
-            return Walked(row | {"facts": facts}, enrolments, events)
+            return walked()
     on = state["on"] + days(rng, 7, 40)
     step("recognise", on, "full_member", office, recognition_decision_on=on, recognised_on=ends, closed_on=on)
-    return Walked(row | {"facts": facts}, enrolments, events)
+    return walked()
 
 
 # --------------------------------------------------------------------------- audit chains and deadlines
