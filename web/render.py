@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.access import ROLE_LABELS
@@ -58,3 +58,12 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
                "title": values.pop("title", "ketnap"), "errors": values.pop("errors", None)}
     html = environment().get_template(template).render(**context, **values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def download(content: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
+    """A file to save (or, inline, to show in the browser): never cached, since most hold personal data."""
+    headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+               "Cache-Control": "no-store"}
+    if inline:    # a stored form shown in the browser: no scripts, no outside requests
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return Response(content, media_type=media_type, headers=headers)

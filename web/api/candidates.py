@@ -13,6 +13,7 @@ from models.scope import candidates_in_scope, sponsored_candidates
 from web import services
 from web.api.cells import _jsonable
 from web.api.common import COMMON, ApiCaller, Id, Strict, errors
+from web.render import download
 
 router = APIRouter(tags=["candidates"])
 
@@ -90,14 +91,14 @@ def download_document(candidate_id: Id, document_id: Id, caller: ApiCaller,
                       format: Literal["html", "pdf", "docx"] = "pdf") -> Response:  # noqa: A002
     """One stored form as HTML, PDF or DOCX (an audited read)."""
     content, media, name = services.document_file(caller, candidate_id, document_id, format)
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(content, media, name)
 
 
 @router.get("/candidates/{candidate_id}/dossier", responses=COMMON, response_class=Response)
 def download_dossier(candidate_id: Id, caller: ApiCaller, format: Literal["pdf", "zip"] = "pdf") -> Response:  # noqa: A002
     """The whole file: one PDF, or a ZIP of every form in HTML, PDF and DOCX with the checklist (an audited read)."""
     content, media, name = services.dossier_file(caller, candidate_id, format)
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(content, media, name)
 
 
 @router.post("/candidates/{candidate_id}/notes", status_code=201, responses=COMMON)

@@ -16,7 +16,7 @@ from web import services
 from web.errors import ApiError, from_domain
 from web.pages.forms import Form, form_date, form_int, posted
 from web.pages.sponsors import sponsor_candidate_page
-from web.render import page
+from web.render import download, page
 from web.security import Caller, page_caller
 
 router = APIRouter()
@@ -113,22 +113,14 @@ def act(request: Request, form: Form, candidate_id: int, event: str) -> Response
 def document(request: Request, candidate_id: int, document_id: int, fmt: str) -> Response:
     caller = page_caller(request)
     content, media, name = services.document_file(caller, candidate_id, document_id, fmt)
-    return Response(content, media_type=media, headers=_attachment(name, inline=fmt == "html"))
+    return download(content, media, name, inline=fmt == "html")
 
 
 @router.get("/candidates/{candidate_id}/dossier.{fmt}")
 def dossier(request: Request, candidate_id: int, fmt: str) -> Response:
     caller = page_caller(request)
     content, media, name = services.dossier_file(caller, candidate_id, fmt)
-    return Response(content, media_type=media, headers=_attachment(name))
-
-
-def _attachment(name: str, inline: bool = False) -> dict[str, str]:
-    headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
-               "Cache-Control": "no-store"}
-    if inline:    # a stored form shown in the browser: no scripts, no outside requests
-        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return headers
+    return download(content, media, name)
 
 
 @router.post("/candidates/{candidate_id}/notes")

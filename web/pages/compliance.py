@@ -24,7 +24,7 @@ from models.procedure.engine import InputError, InputProblem
 from web import services
 from web.errors import ApiError
 from web.pages.units import unit_in_scope
-from web.render import page
+from web.render import download, page
 from web.security import Caller, page_caller
 
 router = APIRouter()
@@ -79,5 +79,4 @@ def compliance_file(request: Request, unit_id: str, fmt: str) -> Response:
     q = request.query_params
     report = report_for(caller, unit_id, q.get("from"), q.get("to"), q.get("risk_days"), q.get("late_days"))
     content = to_csv(report) if fmt == "csv" else to_pdf(report)
-    return Response(content, media_type=FORMATS[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{file_stem(report)}.{fmt}"', "Cache-Control": "no-store"})
+    return download(content, FORMATS[fmt], f"{file_stem(report)}.{fmt}")

@@ -18,7 +18,7 @@ from models.casefile import record_read
 from models.history import candidate_history, export_csv, export_pdf, local_date, local_time
 from web import services
 from web.errors import forbidden
-from web.render import page
+from web.render import download, page
 from web.security import Caller, page_caller
 
 router = APIRouter()
@@ -36,11 +36,6 @@ def history_for(caller: Caller, candidate_id: int, purpose: str) -> dict[str, An
     return attach(history, read_flow_runs(candidate_id, run_ids))
 
 
-def _download(content: bytes, media: str, name: str) -> Response:
-    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                                        "Cache-Control": "no-store"})
-
-
 @router.get("/candidates/{candidate_id}/history")
 def history_page(request: Request, candidate_id: int) -> Response:
     caller = page_caller(request)
@@ -53,7 +48,7 @@ def history_page(request: Request, candidate_id: int) -> Response:
 def history_csv(request: Request, candidate_id: int) -> Response:
     caller = page_caller(request)
     history = history_for(caller, candidate_id, "history csv")
-    return _download(export_csv(history), "text/csv; charset=utf-8", f"lich-su-ho-so-{candidate_id}.csv")
+    return download(export_csv(history), "text/csv; charset=utf-8", f"lich-su-ho-so-{candidate_id}.csv")
 
 
 @router.get("/candidates/{candidate_id}/history.pdf")
@@ -62,4 +57,4 @@ def history_pdf(request: Request, candidate_id: int) -> Response:
     history = history_for(caller, candidate_id, "history pdf")
     reader = f"{caller.principal.display_name} ({caller.principal.username})"
     content = export_pdf(history, reader=reader, generated_at=context.now())
-    return _download(content, "application/pdf", f"lich-su-ho-so-{candidate_id}.pdf")
+    return download(content, "application/pdf", f"lich-su-ho-so-{candidate_id}.pdf")

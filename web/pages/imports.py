@@ -16,7 +16,7 @@ from models.procedure.loader import all_rulesets
 from web import admin_actions
 from web.errors import ApiError, from_domain
 from web.pages.forms import Form, posted
-from web.render import page
+from web.render import download, page
 from web.security import Caller, page_caller, require_role
 
 router = APIRouter(prefix="/admin/imports")
@@ -74,15 +74,13 @@ def upload(request: Request, form: Form) -> Response:
 @router.get("/template.xlsx")
 def template_xlsx_file(request: Request) -> Response:
     _admin(request)
-    return Response(template_xlsx(context.now().date()), media_type=XLSX,
-                    headers={"Content-Disposition": 'attachment; filename="mau-nhap-ho-so-dang-lam.xlsx"'})
+    return download(template_xlsx(context.now().date()), XLSX, "mau-nhap-ho-so-dang-lam.xlsx")
 
 
 @router.get("/template.csv")
 def template_csv_file(request: Request) -> Response:
     _admin(request)
-    return Response(template_csv(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="mau-nhap-ho-so-dang-lam.csv"'})
+    return download(template_csv(), "text/csv; charset=utf-8", "mau-nhap-ho-so-dang-lam.csv")
 
 
 @router.get("/example.xlsx")
@@ -91,5 +89,4 @@ def example_xlsx_file(request: Request) -> Response:
     _admin(request)
     from ketnap.demo.files_example import example_xlsx
 
-    return Response(example_xlsx(context.now().date()), media_type=XLSX,
-                    headers={"Content-Disposition": 'attachment; filename="vi-du-ho-so-dang-lam-xa-muong-bu.xlsx"'})
+    return download(example_xlsx(context.now().date()), XLSX, "vi-du-ho-so-dang-lam-xa-muong-bu.xlsx")

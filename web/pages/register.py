@@ -14,6 +14,7 @@ from models.register_book import probationary_register, record_register_read
 from web.errors import bad_field
 from web.pages.statistics import parse_year
 from web.pages.units import unit_in_scope
+from web.render import download
 from web.security import page_caller
 
 router = APIRouter()
@@ -32,6 +33,4 @@ def register_file(request: Request, unit_id: str, fmt: str, year: str | None = N
     record_register_read(context.engine(), unit_id, chosen, caller.principal.actor(role), f"download 18-KNĐ {fmt}",
                          now=context.now())
     content = book.file(fmt)
-    disposition = "inline" if fmt == "html" else "attachment"
-    return Response(content, media_type=CONTENT_TYPES[fmt], headers={
-        "Content-Disposition": f'{disposition}; filename="18-KND-{unit_id}-{chosen}.{fmt}"', "Cache-Control": "no-store"})
+    return download(content, CONTENT_TYPES[fmt], f"18-KND-{unit_id}-{chosen}.{fmt}", inline=fmt == "html")

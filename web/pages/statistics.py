@@ -17,7 +17,7 @@ from models.statistics_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, file_stem,
 from web import services
 from web.errors import bad_field
 from web.pages.units import unit_in_scope
-from web.render import page
+from web.render import download, page
 from web.security import page_caller
 
 router = APIRouter()
@@ -82,16 +82,11 @@ def statistics_page(request: Request, unit_id: str, year: str | None = None) -> 
                 tables=report.tables(), charts=charts(report), role=role, years=years, fmt=vn_number)
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(content, media_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
-
-
 @router.get("/units/{unit_id}/statistics.xlsx")
 def statistics_xlsx(request: Request, unit_id: str, year: str | None = None) -> Response:
     unit_in_scope(page_caller(request), unit_id)
     report = report_for(unit_id, parse_year(year))
-    return _download(to_xlsx(report), XLSX_MEDIA_TYPE, f"{file_stem(report)}.xlsx")
+    return download(to_xlsx(report), XLSX_MEDIA_TYPE, f"{file_stem(report)}.xlsx")
 
 
 @router.get("/units/{unit_id}/statistics.csv")
@@ -104,5 +99,5 @@ def statistics_csv(request: Request, unit_id: str, year: str | None = None, tabl
         except LookupError:
             raise bad_field("table", "unknown_table", f"Không có bảng “{table[:60]}”.",
                             f"table: no table {table[:60]!r}") from None
-        return _download(to_csv(report, chosen.key), CSV_MEDIA_TYPE, f"{file_stem(report)}-{chosen.key}.csv")
-    return _download(to_csv(report), CSV_MEDIA_TYPE, f"{file_stem(report)}.csv")
+        return download(to_csv(report, chosen.key), CSV_MEDIA_TYPE, f"{file_stem(report)}-{chosen.key}.csv")
+    return download(to_csv(report), CSV_MEDIA_TYPE, f"{file_stem(report)}.csv")
