@@ -32,6 +32,7 @@ from models.actors import Actor
 from models.audit.trail import append_for_candidate, append_to_chain
 from models.calendar.working_days import FIRST_YEAR, LAST_YEAR, WorkingCalendar, YearCorrections
 from models.calendar_in_force import CORRECTION, _latest, _rows, calendar_with, current_calendar, shipped_corrections
+from models.database import chunks
 from models.deadline_recompute import DEADLINE, DeadlineChange, plan_deadlines, store_deadline_changes
 from models.procedure.loader import get_ruleset
 from models.snapshot import CANDIDATE, decode_facts, encode_facts
@@ -219,10 +220,6 @@ def _recompute(conn: Connection, report: CorrectionReport, first: date, last: da
     _stamp(conn, [r["id"] for r in rows if r["status"] == "open"], calendar.version)
 
 
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
-
-
 def _locked(conn: Connection, where: Any) -> tuple[dict[int, Mapping[str, Any]], list[Mapping[str, Any]]]:
     """The candidates with a deadline matching `where`, locked (in id order: no deadlock with a migration batch,
     which locks in id order too), and then those deadlines, read after the lock so that a step cannot change
@@ -230,10 +227,10 @@ def _locked(conn: Connection, where: Any) -> tuple[dict[int, Mapping[str, Any]],
     ids = sorted(set(conn.execute(select(DEADLINE.c.candidate_id).where(where).distinct()).scalars()))
     candidates: dict[int, Mapping[str, Any]] = {}
     rows: list[Mapping[str, Any]] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         candidates |= {r["id"]: r for r in conn.execute(
             select(CANDIDATE).where(CANDIDATE.c.id.in_(chunk)).order_by(CANDIDATE.c.id).with_for_update()).mappings()}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows += conn.execute(select(DEADLINE).where(where, DEADLINE.c.candidate_id.in_(chunk))
                              .order_by(DEADLINE.c.candidate_id, DEADLINE.c.id)).mappings().all()
     return candidates, rows
@@ -241,7 +238,7 @@ def _locked(conn: Connection, where: Any) -> tuple[dict[int, Mapping[str, Any]],
 
 def _stamp(conn: Connection, deadline_ids: list[int], calendar_version: str) -> None:
     """Open deadlines checked under `calendar_version` and found unchanged (the moved ones are stamped as stored)."""
-    for chunk in _chunks(deadline_ids):
+    for chunk in chunks(deadline_ids):
         conn.execute(DEADLINE.update().where(DEADLINE.c.id.in_(chunk), DEADLINE.c.status == "open",
                                              DEADLINE.c.calendar_version != calendar_version)
                      .values(calendar_version=calendar_version))

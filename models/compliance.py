@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select
 from models.audit.trail import AUDIT
 from models.calendar.working_days import WorkingCalendar
 from models.calendar_in_force import current_calendar
-from models.database import reading
+from models.database import chunks, reading
 from models.dossier.checklist import checklist
 from models.dossier.data import gather
 from models.dossier.forms import FORMS
@@ -349,11 +349,6 @@ def acting_body(tree: Tree, cell_id: str, actor: str) -> Body:
 # --- the queries ---------------------------------------------------------------------------------------------
 
 
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
-
-
 def _local_day(moment: datetime) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -451,7 +446,7 @@ class _Queries:
         self.start, self.end, self.today, self.calendar = start, end, today, calendar
 
     def _rows(self, build: Any) -> Iterator[Any]:
-        for chunk in _chunks(self.cells):
+        for chunk in chunks(self.cells, CHUNK):
             yield from self.conn.execute(build(chunk))
 
     def _cell_name(self, cell_id: str) -> str:
@@ -670,10 +665,10 @@ def _departures(engine: Engine, suspects: list[int]) -> dict[int, list[Any]]:
     """Every suspect's steps that left a stage, in order: one query per chunk of files, not one per file."""
     out: dict[int, list[Any]] = {cid: [] for cid in suspects}
     with reading(engine) as conn:
-        for i in range(0, len(suspects), CHUNK):
+        for chunk in chunks(suspects, CHUNK):
             for r in conn.execute(
                     select(AUDIT.c.candidate_id, AUDIT.c.stage_before, AUDIT.c.stage_after, AUDIT.c.event, AUDIT.c.payload)
-                    .where(AUDIT.c.candidate_id.in_(suspects[i:i + CHUNK]), AUDIT.c.kind == "transition",
+                    .where(AUDIT.c.candidate_id.in_(chunk), AUDIT.c.kind == "transition",
                            AUDIT.c.stage_after != AUDIT.c.stage_before)
                     .order_by(AUDIT.c.candidate_id, AUDIT.c.seq)):
                 out[r.candidate_id].append(r)

@@ -44,7 +44,7 @@ from models.actors import SYSTEM, Actor
 from models.audit.trail import AUDIT, append_for_candidate, append_to_chain, candidate_chain
 from models.calendar.working_days import WorkingCalendar
 from models.calendar_in_force import current_calendar
-from models.database import reading
+from models.database import chunks, reading
 from models.deadline_recompute import DEADLINE, DeadlineChange, plan_deadlines, store_deadline_changes
 from models.procedure.definition import Event, RuleSet
 from models.procedure.engine import InputError, StageConflict, precheck
@@ -340,11 +340,6 @@ def _batch(conn: Connection, ids: Sequence[int], old: RuleSet, *, lock: bool
     return cands, deadlines
 
 
-def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
 def plan_migration(engine: Engine, from_version: str, to_version: str, *, unit_id: str | None = None,
                    today: date, calendar: WorkingCalendar | None = None, only: Iterable[int] | None = None,
                    batch: int = 1000) -> MigrationPlan:
@@ -358,7 +353,7 @@ def plan_migration(engine: Engine, from_version: str, to_version: str, *, unit_i
         calendar = calendar or current_calendar(conn)
         ids = in_flight_ids(conn, old, unit_id=unit_id, only=only)
         units = UnitCache()                 # one read-only snapshot: the same for every file of a cell on a day
-        for chunk in _chunks(ids, batch):
+        for chunk in chunks(ids, batch):
             cands, deadlines = _batch(conn, chunk, old, lock=False)
             for cand in cands:
                 items.append(_full_plan(conn, cand, deadlines.get(cand["id"], []), old, new, today, calendar, units))
@@ -410,7 +405,7 @@ def apply_migration(engine: Engine, from_version: str, to_version: str, actor: A
     done: list[dict[str, Any]] = []
     withdrawn = 0
     why = f"ruleset migration {migration_id}: {old.version} -> {new.version}"
-    for chunk in _chunks(ids, batch):
+    for chunk in chunks(ids, batch):
         with engine.begin() as conn:
             cands, deadlines = _batch(conn, chunk, old, lock=True)
             units = UnitCache()             # per batch: read under the batch's own transaction
@@ -707,7 +702,7 @@ def revert_migration(engine: Engine, migration_id: int, actor: Actor, *, candida
     reverted: list[int] = []
     why = f"revert of ruleset migration {migration_id}: {new_version} -> {old_version}"
     _close_interrupted_revert(engine, migration_id, actor, now)
-    for chunk in _chunks(items, batch):
+    for chunk in chunks(items, batch):
         with engine.begin() as conn:
             before = len(reverted)
             ids = [i["candidate_id"] for i in chunk]

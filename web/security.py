@@ -90,6 +90,13 @@ def require_role(caller: Caller, *roles: str) -> None:
         raise forbidden()
 
 
+def admin_caller(request: Request) -> Caller:
+    """The signed-in caller of an admin page (accounts, imports, rule sets, calendar), or 403."""
+    caller = page_caller(request)
+    require_role(caller, "admin")
+    return caller
+
+
 def same_origin(request: Request) -> bool:
     """False when the browser says the request comes from another site."""
     origin = request.headers.get("origin")

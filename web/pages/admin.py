@@ -14,31 +14,30 @@ from web import admin_actions
 from web.errors import ApiError, from_domain
 from web.pages.forms import Form, posted
 from web.render import page
-from web.security import Caller, page_caller, require_role
+from web.security import Caller, admin_caller
 
 router = APIRouter(prefix="/admin")
 
 
-def _admin(request: Request) -> Caller:
-    caller = page_caller(request)
-    require_role(caller, "admin")
-    return caller
-
-
-def _page(request: Request, status: int = 200, **values: Any) -> Response:
+def party_units() -> list[dict[str, str]]:
+    """Every unit but villages and residential groups, by name: the admin forms' list of organisations."""
+    from models.organisation import COVERAGE
     from models.scope import whole_tree
 
     with context.engine().connect() as conn:
         tree = whole_tree(conn)
-    units = sorted(({"id": u.id, "name": u.name, "kind": u.kind} for u in tree.units.values()
-                    if u.kind not in ("village", "residential_group")), key=lambda u: u["name"])
+    return sorted(({"id": u.id, "name": u.name} for u in tree.units.values() if u.kind not in COVERAGE),
+                  key=lambda u: u["name"])
+
+
+def _page(request: Request, status: int = 200, **values: Any) -> Response:
     return page(request, "admin.html", status=status, title="Quản trị", accounts=accounts.list_accounts(context.engine()),
-                roles=GRANT_ROLES, units=units, form=values.pop("form", {}), **values)
+                roles=GRANT_ROLES, units=party_units(), form=values.pop("form", {}), **values)
 
 
 @router.get("")
 def admin_home(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     return _page(request)
 
 
@@ -47,7 +46,7 @@ def _grant_from(form: Any) -> Grant:
 
 
 def _do(request: Request, form: Any, action: Any, done: str, **keep: Any) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     try:
         message = action(caller, form)
@@ -129,7 +128,7 @@ def logout_everywhere(request: Request, form: Form, account_id: int) -> Response
 
 @router.post("/import")
 def import_file(request: Request, form: Form) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     upload = form.get("file")
     try:

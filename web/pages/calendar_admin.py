@@ -14,16 +14,10 @@ from models.vietnamese import date_short
 from web.errors import from_domain, not_found
 from web.pages.forms import Form, posted
 from web.render import page
-from web.security import Caller, page_caller, require_role
+from web.security import admin_caller
 
 router = APIRouter(prefix="/admin/calendar")
 FIELDS = ("days_off", "working_days", "not_days_off")
-
-
-def _admin(request: Request) -> Caller:
-    caller = page_caller(request)
-    require_role(caller, "admin")
-    return caller
 
 
 def _as_lines(days: dict[str, str]) -> str:
@@ -52,7 +46,7 @@ def _page(request: Request, status: int = 200, **values: Any) -> Response:
 
 @router.get("")
 def calendar_home(request: Request, year: int | None = None) -> Response:
-    _admin(request)
+    admin_caller(request)
     return _page(request, year=year)
 
 
@@ -71,7 +65,7 @@ def _correction_from(form: Any) -> Any:
 
 @router.post("")
 def calendar_correct(request: Request, form: Form) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     dry_run = str(form.get("action") or "preview") != "apply"
     keep = {k: str(form.get(k) or "") for k in ("year", "source", *FIELDS)}
@@ -89,7 +83,7 @@ def calendar_correct(request: Request, form: Form) -> Response:
 
 @router.get("/{correction_id}")
 def calendar_correction(request: Request, correction_id: int) -> Response:
-    _admin(request)
+    admin_caller(request)
     row = corrections.correction_detail(context.engine(), correction_id)
     if row is None:
         raise not_found()

@@ -17,16 +17,10 @@ from web import admin_actions
 from web.errors import ApiError, from_domain
 from web.pages.forms import Form, posted
 from web.render import download, page
-from web.security import Caller, page_caller, require_role
+from web.security import admin_caller
 
 router = APIRouter(prefix="/admin/imports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _admin(request: Request) -> Caller:
-    caller = page_caller(request)
-    require_role(caller, "admin")
-    return caller
 
 
 def _labels() -> dict[str, Any]:
@@ -43,13 +37,13 @@ def _page(request: Request, status: int = 200, **values: Any) -> Response:
 
 @router.get("")
 def imports_home(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     return _page(request)
 
 
 @router.post("")
 def upload(request: Request, form: Form) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     upload = form.get("file")
     keep = {"authority": str(form.get("authority") or ""), "mode": str(form.get("mode") or "refuse")}
@@ -73,20 +67,20 @@ def upload(request: Request, form: Form) -> Response:
 
 @router.get("/template.xlsx")
 def template_xlsx_file(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     return download(template_xlsx(context.now().date()), XLSX, "mau-nhap-ho-so-dang-lam.xlsx")
 
 
 @router.get("/template.csv")
 def template_csv_file(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     return download(template_csv(), "text/csv; charset=utf-8", "mau-nhap-ho-so-dang-lam.csv")
 
 
 @router.get("/example.xlsx")
 def example_xlsx_file(request: Request) -> Response:
     """The demo commune's example sheet (one row breaks a rule on purpose), to try the import in one click."""
-    _admin(request)
+    admin_caller(request)
     from ketnap.demo.files_example import example_xlsx
 
     return download(example_xlsx(context.now().date()), XLSX, "vi-du-ho-so-dang-lam-xa-muong-bu.xlsx")

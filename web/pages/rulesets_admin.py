@@ -14,18 +14,13 @@ from models.procedure.loader import all_rulesets
 from models.ruleset_versions import known_versions
 from models.transitions import local_today
 from web.errors import ApiError, from_domain, not_found
+from web.pages.admin import party_units
 from web.pages.forms import Form, posted
 from web.render import page
-from web.security import Caller, page_caller, require_role
+from web.security import admin_caller
 
 router = APIRouter(prefix="/admin/rulesets")
 SHOWN = 1000
-
-
-def _admin(request: Request) -> Caller:
-    caller = page_caller(request)
-    require_role(caller, "admin")
-    return caller
 
 
 def _error(exc: Exception) -> ApiError | None:
@@ -42,20 +37,11 @@ def _labels() -> dict[str, Any]:
             "outcome_labels": migration.OUTCOME_LABELS, "state_labels": migration.STATE_LABELS}
 
 
-def _units() -> list[dict[str, str]]:
-    from models.scope import whole_tree
-
-    with context.engine().connect() as conn:
-        tree = whole_tree(conn)
-    return sorted(({"id": u.id, "name": u.name} for u in tree.units.values()
-                   if u.kind not in ("village", "residential_group")), key=lambda u: u["name"])
-
-
 def _page(request: Request, status: int = 200, **values: Any) -> Response:
     versions = known_versions()
     form = values.pop("form", None) or _default_form(versions)
     return page(request, "rulesets_admin.html", status=status, title="Quy định và chuyển hồ sơ",
-                versions=versions, migrations=migration.list_migrations(context.engine()), units=_units(), form=form,
+                versions=versions, migrations=migration.list_migrations(context.engine()), units=party_units(), form=form,
                 **_labels(), **values)
 
 
@@ -69,7 +55,7 @@ def _default_form(versions: list[dict[str, Any]]) -> dict[str, str]:
 
 @router.get("")
 def rulesets_home(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     return _page(request)
 
 
@@ -79,7 +65,7 @@ def _choice(values: Any) -> dict[str, str]:
 
 @router.get("/dry-run")
 def dry_run(request: Request) -> Response:
-    _admin(request)
+    admin_caller(request)
     form = _choice(request.query_params)
     try:
         if not form["from_version"] or not form["to_version"]:
@@ -101,7 +87,7 @@ def dry_run(request: Request) -> Response:
 
 @router.post("/migrations")
 def apply(request: Request, form: Form) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     choice = _choice(form)
     try:
@@ -129,13 +115,13 @@ def _detail(request: Request, migration_id: int, status: int = 200, **values: An
 
 @router.get("/migrations/{migration_id}")
 def migration_page(request: Request, migration_id: int) -> Response:
-    _admin(request)
+    admin_caller(request)
     return _detail(request, migration_id)
 
 
 @router.post("/migrations/{migration_id}/revert")
 def revert(request: Request, form: Form, migration_id: int) -> Response:
-    caller = _admin(request)
+    caller = admin_caller(request)
     posted(request, caller, form)
     try:
         ids: list[int] | None = None
