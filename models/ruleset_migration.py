@@ -53,7 +53,7 @@ from models.procedure.loader import get_ruleset
 from models.scope import whole_tree
 from models.snapshot import CANDIDATE, decode_facts, encode_facts
 from models.tables import PROMOTED_FACTS, RulesetMigration, RulesetMigrationItem
-from models.transitions import LOCAL_TZ, TransitionRequest, UnitCache, _load, local_today
+from models.transitions import LOCAL_TZ, TransitionRequest, UnitCache, load_situation, local_today
 
 MIGRATION = RulesetMigration.__table__
 ITEM = RulesetMigrationItem.__table__
@@ -288,7 +288,8 @@ def warnings_for(conn: Connection, cand: Mapping[str, Any], plan: CandidatePlan,
     request = TransitionRequest(cand["id"], first_old.id, day, SYSTEM)
     try:
         # The situation exactly as a transition (and the pages' precheck) would see it on that day.
-        _, situation, _ = _load(conn, cand, request, now, calendar, lenient=True, units=units, open_rows=open_rows)
+        _, situation, _ = load_situation(conn, cand, request, now, calendar, lenient=True, units=units,
+                                         open_rows=open_rows)
     except (InputError, StageConflict):
         return ()
     due = {d.clock: date.fromisoformat(d.due_after) for d in plan.deadlines}

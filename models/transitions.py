@@ -221,10 +221,10 @@ class UnitCache:
         return tree, unit
 
 
-def _load(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, now: datetime,
-          calendar: WorkingCalendar, *, lenient: bool = False,
-          units: UnitCache | None = None, open_rows: list[Mapping[str, Any]] | None = None,
-          ) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
+def load_situation(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, now: datetime,
+                   calendar: WorkingCalendar, *, lenient: bool = False,
+                   units: UnitCache | None = None, open_rows: list[Mapping[str, Any]] | None = None,
+                   ) -> tuple[RuleSet, Situation, list[Mapping[str, Any]]]:
     """The candidate's rule set, its situation on the event date and its open deadlines (read here,
     or `open_rows` when the caller has just read them; the unit's path and facts from `units` when given)."""
     if req.expected_version is not None and cand["version"] != req.expected_version:
@@ -258,7 +258,8 @@ def preview_transition(engine: Engine, request: TransitionRequest, *, now: datet
     """What `apply_transition` would decide, without storing anything (a dry run)."""
     with reading(engine) as conn:
         cand = _candidate_row(conn, request.candidate_id, lock=False)
-        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or current_calendar(conn))
+        rs, situation, _ = load_situation(conn, cand, request, now or datetime.now(UTC),
+                                          calendar or current_calendar(conn))
         return decide(rs, request.event, situation)
 
 
@@ -275,15 +276,15 @@ def precheck_transition(engine: Engine, candidate_id: int, event: str, on: date,
     with reading(engine) as conn:
         cand = _candidate_row(conn, candidate_id, lock=False)
         request = TransitionRequest(candidate_id, event, on, SYSTEM)
-        rs, situation, _ = _load(conn, cand, request, now or datetime.now(UTC), calendar or current_calendar(conn),
-                                 lenient=True)
+        rs, situation, _ = load_situation(conn, cand, request, now or datetime.now(UTC),
+                                          calendar or current_calendar(conn), lenient=True)
         defaults = {k: (v.id if isinstance(v, MemberFacts) else v) for k, v in situation.inputs.items()}
         return Precheck(tuple(precheck(rs, event, situation)), defaults)
 
 
 def _transition(conn: Connection, cand: Mapping[str, Any], req: TransitionRequest, request_digest: str,
                 now: datetime, calendar: WorkingCalendar, imported: Imported | None = None) -> TransitionResult:
-    rs, situation, open_rows = _load(conn, cand, req, now, calendar)
+    rs, situation, open_rows = load_situation(conn, cand, req, now, calendar)
     inputs = situation.inputs
     decision = decide(rs, req.event, situation, enforce_guards=not (imported and imported.accept_unverified))
     head = (cand["audit_seq"], cand["audit_head"])
