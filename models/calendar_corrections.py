@@ -31,7 +31,15 @@ from sqlalchemy import Connection, Engine, and_, bindparam, select
 from models.actors import Actor
 from models.audit.trail import append_for_candidate, append_to_chain
 from models.calendar.working_days import FIRST_YEAR, LAST_YEAR, WorkingCalendar, YearCorrections
-from models.calendar_in_force import CORRECTION, _latest, _rows, calendar_with, current_calendar, shipped_corrections
+from models.calendar_in_force import (
+    CORRECTION,
+    _latest,
+    _rows,
+    calendar_with,
+    current_calendar,
+    forget_latest,
+    shipped_corrections,
+)
 from models.database import chunks
 from models.deadline_recompute import DEADLINE, DeadlineChange, plan_deadlines, store_deadline_changes
 from models.procedure.loader import get_ruleset
@@ -146,11 +154,13 @@ def correct_calendar(engine: Engine, correction: YearCorrections, actor: Actor, 
         return report
     finally:
         conn.close()
+        forget_latest()                 # this process sees its own correction (or its rollback) at once
 
 
 def _correct(conn: Connection, correction: YearCorrections, actor: Actor, now: datetime, dry_run: bool) -> CorrectionReport:
     if conn.dialect.name == "postgresql":       # one correction at a time: the revision check must hold
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8808)")
+    forget_latest()                             # the calendar in force now, not as last seen
     current = revision_in_force(conn, correction.year)
     revision = current + 1 if correction.revision == NEXT_REVISION else correction.revision
     if revision <= current:
@@ -249,6 +259,7 @@ def reconcile(engine: Engine, actor: Actor, *, now: datetime | None = None) -> C
     recompute them like a correction would, audited; the unchanged ones are stamped with the calendar in force.
     Run by the daily deadline sweep."""
     now = now or datetime.now(UTC)
+    forget_latest()                             # the calendar in force now, not as last seen
     with engine.begin() as conn:
         calendar = current_calendar(conn)
         report = CorrectionReport(0, 0, "reconcile", "", calendar.version)

@@ -1,13 +1,15 @@
 """The calendar in force: the shipped per-year files, overridden by corrections recorded in the database.
 
 An administrator records a corrected year (`ketnap calendar correct`, the admin page) when the government
-announces or changes its days off; every process then computes with it. Each call reads the list of recorded
-revisions (one small query) and builds the calendar once per distinct list, so a correction made by
-another process is picked up on its next transition or sweep.
+announces or changes its days off; every process then computes with it. The list of recorded revisions is
+read at most every two seconds per database and the calendar built once per distinct list, so a
+correction made by another process is picked up within seconds (and `reconcile` in the daily deadline
+sweep sets right a step that computed with the replaced calendar meanwhile).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -40,11 +42,21 @@ def _latest(conn: Connection) -> tuple[tuple[int, int, int], ...]:
 
 
 def current_calendar(bind: Engine | Connection) -> WorkingCalendar:
-    """The calendar with every recorded correction (the shipped one when there is none)."""
+    """The calendar with every recorded correction (the shipped one when there is none).
+
+    The list of recorded revisions is read at most every `RECHECK_SECONDS` per database (it changes a few times
+    a year; a transition should not pay a query for it): a correction recorded by another process is seen within
+    that time, and a step that computed a deadline just before is set right by the deadline sweep's `reconcile`.
+    A correction recorded by this process is seen at once (`forget_latest`)."""
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             return current_calendar(conn)
-    latest = _latest(bind)
+    key = bind.engine.url.render_as_string(hide_password=True)
+    seen = _SEEN.get(key)
+    now = time.monotonic()
+    if seen is None or now - seen[0] > RECHECK_SECONDS:
+        seen = _SEEN[key] = (now, _latest(bind))
+    latest = seen[1]
     if not latest:
         return vietnam_calendar()
     cal = _BUILT.get(latest)
@@ -53,6 +65,15 @@ def current_calendar(bind: Engine | Connection) -> WorkingCalendar:
         _BUILT.clear()                       # only the latest list matters; keep memory flat
         _BUILT[latest] = cal
     return cal
+
+
+RECHECK_SECONDS = 2.0
+_SEEN: dict[str, tuple[float, tuple[tuple[int, int, int], ...]]] = {}
+
+
+def forget_latest() -> None:
+    """After recording (or rolling back) a correction in this process: read the list again on the next call."""
+    _SEEN.clear()
 
 
 def _rows(conn: Connection, latest: tuple[tuple[int, int, int], ...]) -> tuple[YearCorrections, ...]:

@@ -281,3 +281,19 @@ def test_a_correction_racing_a_step_on_the_same_file_never_reopens_a_met_deadlin
         stage = conn.execute(select(Candidate.__table__.c.stage).where(Candidate.__table__.c.id == cid)).scalar_one()
     assert stage == "awaiting_ceremony"
     assert verify(org).ok
+
+
+def test_a_correction_recorded_by_another_process_is_seen_after_the_recheck_interval(org, monkeypatch):
+    """A step does not pay a query for the calendar: the list of corrections is re-read at most every
+    RECHECK_SECONDS. Another process's correction (here: its row written directly) is seen once that has passed."""
+    from models import calendar_in_force
+
+    assert current_calendar(org).is_working_day(date(2027, 2, 3))            # read and remembered
+    other = _correction()
+    with org.begin() as conn:                                                # what another process committed
+        conn.execute(CalendarCorrection.__table__.insert().values(
+            year=2027, revision=2, source=other.source, days_off=TET_2027, working_days={}, not_days_off={},
+            calendar_before="x", calendar_after="y", actor="other", role="admin", recorded_at=AT, summary={}))
+    assert current_calendar(org).is_working_day(date(2027, 2, 3))            # not yet: within the interval
+    monkeypatch.setattr(calendar_in_force, "RECHECK_SECONDS", 0.0)
+    assert not current_calendar(org).is_working_day(date(2027, 2, 3))        # the interval has passed
