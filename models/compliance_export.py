@@ -5,11 +5,11 @@ Both print `ComplianceReport.tables()`, the same rows as the page, so the three 
 
 from __future__ import annotations
 
-import csv
-import io
 from html import escape
+from typing import Any
 
 from models.compliance import ComplianceReport
+from models.spreadsheet_csv import csv_bytes
 from models.vietnamese import date_short
 
 TITLE = "Báo cáo kiểm tra việc chấp hành quy trình kết nạp đảng viên"
@@ -29,16 +29,10 @@ def heading(report: ComplianceReport) -> list[list[str]]:
 
 def to_csv(report: ComplianceReport) -> bytes:
     """Every table one after the other (title, header, rows, an empty line), UTF-8 with a BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(heading(report))
-    writer.writerow([])
+    lines: list[list[Any]] = [*heading(report), []]
     for title, header, rows in report.tables():
-        writer.writerow([title])
-        writer.writerow(header)
-        writer.writerows(rows)
-        writer.writerow([])
-    return out.getvalue().encode("utf-8-sig")
+        lines += [[title], header, *rows, []]
+    return csv_bytes(lines)
 
 
 def file_stem(report: ComplianceReport) -> str:

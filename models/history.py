@@ -445,22 +445,11 @@ def rows(history: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def _cell(value: str) -> str:
-    """A spreadsheet must not run what someone typed (a reason, a note) as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_csv(history: dict[str, Any]) -> bytes:
-    """The rows as CSV: UTF-8 with a BOM (Excel opens the Vietnamese right), CRLF, a Vietnamese header."""
-    import csv
-    import io
+    """The rows as CSV (models/spreadsheet_csv.py: BOM, CRLF, formula-safe), with a Vietnamese header."""
+    from models.spreadsheet_csv import csv_bytes
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([label for _, label in COLUMNS])
-    for row in rows(history):
-        writer.writerow([_cell(row[k]) for k, _ in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes([[label for _, label in COLUMNS], *([row[k] for k, _ in COLUMNS] for row in rows(history))])
 
 
 def export_html(history: dict[str, Any], *, reader: str, generated_at: datetime) -> str:

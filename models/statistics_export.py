@@ -13,13 +13,12 @@ Both print `StatisticsReport.tables()`, the same tables the page shows, so the t
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
+from models.spreadsheet_csv import csv_bytes
 from models.statistics import Percent, StatisticsReport, Table
 
-BOM = "\ufeff"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 _FORBIDDEN_IN_SHEET_TITLES = str.maketrans({c: " " for c in "[]:*?/\\"})
@@ -122,17 +121,11 @@ def find_table(report: StatisticsReport, key: str) -> Table:
 
 def to_csv(report: StatisticsReport, table: str | None = None) -> bytes:
     """One table (by key or number) or all of them as sections; UTF-8 with a BOM."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     if table is not None:
         chosen = find_table(report, table)
-        writer.writerow(chosen.header)
-        writer.writerows([_csv_value(v) for v in row] for row in chosen.rows)
-    else:
-        for i, t in enumerate(report.tables()):
-            if i:
-                writer.writerow([])
-            writer.writerow([t.title])
-            writer.writerow(t.header)
-            writer.writerows([_csv_value(v) for v in row] for row in t.rows)
-    return (BOM + buffer.getvalue()).encode("utf-8")
+        return csv_bytes([chosen.header, *([_csv_value(v) for v in row] for row in chosen.rows)])
+    lines: list[list[Any]] = []
+    for i, t in enumerate(report.tables()):
+        lines += [[]] if i else []
+        lines += [[t.title], t.header, *([_csv_value(v) for v in row] for row in t.rows)]
+    return csv_bytes(lines)
