@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from models.procedure.loader import EXTRA_DIR_ENV, all_rulesets
+from tests.support import MAKE_UP_SATURDAYS, WEEKDAYS_OFF, count_working_days_by_hand
 
 NEW = "qd-test-2026"
 OLD = "qd294-2025"
@@ -66,17 +67,6 @@ def third_ruleset(rulesets_dir: Path) -> Path:
     return path
 
 
-# Days off and make-up working days between July and December 2026 (the tests' deadlines fall there), written
-# down by hand from the government's announcement for the National Day holiday 2026.
-DAYS_OFF = {date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2)}
-MAKE_UP_SATURDAYS = {date(2026, 8, 22)}
-
-
 def working_days_after(start: date, n: int) -> date:
-    """Test oracle: the n-th working day after `start` (weekdays not off, plus make-up Saturdays)."""
-    day = start
-    while n:
-        day += timedelta(days=1)
-        if (day.weekday() < 5 and day not in DAYS_OFF) or day in MAKE_UP_SATURDAYS:
-            n -= 1
-    return day
+    """Test oracle: the n-th working day after `start`, over the days off written down in tests/support.py."""
+    return count_working_days_by_hand(start, n, WEEKDAYS_OFF, MAKE_UP_SATURDAYS)

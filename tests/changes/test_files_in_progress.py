@@ -21,26 +21,14 @@ from models.imports.rows import ImportRejected
 from models.meetings import meetings_between
 from models.reminders import due_for_reminders, plan_deadline_reminders, plan_probation_notices, plan_sponsor_notes
 from models.tables import AuditEvent, Candidate, Deadline, ImportBatch, Member, Notification, Recipient
-from tests.support import count_working_days_by_hand
+from tests.support import WEEKDAYS_OFF, count_working_days_by_hand
 
 ADMIN = Actor("test:admin", "admin")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)          # Monday 23/11/2026, 08:00 in Hà Nội
 TODAY = date(2026, 11, 23)
 AUTHORITY = "Công văn số 12-CV/ĐU ngày 20/11/2026 của Đảng ủy xã Mường Bú"
-# Weekdays off, written down by hand (Tết, Hùng Kings, 30/4-1/5, National Day, New Year, and from 2026 the
-# Vietnamese Culture Day, 24/11).
-DAYS_OFF = {
-    date(2025, 1, 1), *(date(2025, 1, d) for d in range(27, 32)), date(2025, 4, 7), date(2025, 4, 30),
-    date(2025, 5, 1), date(2025, 5, 2), date(2025, 9, 1), date(2025, 9, 2),
-    date(2026, 1, 1), *(date(2026, 2, d) for d in range(16, 21)), date(2026, 4, 27), date(2026, 4, 30),
-    date(2026, 5, 1), date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2), date(2026, 11, 24),
-    date(2027, 1, 1), date(2027, 2, 4), date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 9), date(2027, 2, 10),
-    date(2027, 4, 16), date(2027, 4, 30), date(2027, 5, 3),
-}
-
-
 def wd(start: date, n: int) -> date:
-    return count_working_days_by_hand(start, n, DAYS_OFF)
+    return count_working_days_by_hand(start, n, WEEKDAYS_OFF)
 
 
 def d(text: str) -> date:
