@@ -11,6 +11,7 @@ import yaml
 from ketnap.cli.app_common import As, Json
 from ketnap.cli.output import emit, fail, handled
 from ketnap.context import cli_actor, engine, now
+from models.history import local_time
 
 
 def register(calendar_app: typer.Typer) -> None:
@@ -60,7 +61,7 @@ def corrections(as_json: Json = False) -> None:
     with handled(as_json):
         rows = list_corrections(engine())
         emit(rows, as_json, lambda: [typer.echo(
-            f"#{r['id']:<4} {r['year']} r{r['revision']}  {r['recorded_at']:%Y-%m-%d %H:%M}  {r['actor']:<20} "
+            f"#{r['id']:<4} {r['year']} r{r['revision']}  {local_time(r['recorded_at'])}  {r['actor']:<20} "
             f"{r['deadlines_changed']} deadline(s) moved  {r['source']}") for r in rows] or typer.echo("none"))
 
 

@@ -12,6 +12,7 @@ import typer
 from ketnap.cli.app_common import As, Json, Role
 from ketnap.cli.output import EXIT_BAD_INPUT, emit, fail, handled
 from ketnap.context import cli_actor, engine
+from models.history import local_time
 from models.imports.files_in_progress import ImportReport, NotUnverified, batches, import_files, verify_imported
 from models.imports.files_template import template_csv, template_xlsx
 from models.transitions import local_today
@@ -95,7 +96,7 @@ def list_batches(as_json: Json = False) -> None:
     """The latest import batches."""
     rows = batches(engine())
     emit(rows, as_json, lambda: [typer.echo(
-        f"{r['id']}: {r['recorded_at']:%Y-%m-%d %H:%M} {r['source_name']} {r['mode']} {r['candidates']} file(s), "
+        f"{r['id']}: {local_time(r['recorded_at'])} {r['source_name']} {r['mode']} {r['candidates']} file(s), "
         f"{r['unverified']} unverified, by {r['actor']}") for r in rows])
 
 

@@ -13,6 +13,7 @@ from ketnap.cli.app_common import As, Json
 from ketnap.cli.output import EXIT_CONFLICT, emit, handled
 from ketnap.context import cli_actor, engine
 from ketnap.context import now as clock
+from models.history import local_time
 from models.ruleset_migration import BATCH, STATE_LABELS
 from models.transitions import local_today
 
@@ -131,7 +132,7 @@ def procedure_migrations(
             return
         rows = list_migrations(engine())
         emit(rows, as_json, lambda: [typer.echo(
-            f"#{r['id']:<4} {r['applied_at']:%Y-%m-%d %H:%M} {r['from_version']} -> {r['to_version']}  by {r['actor']}  "
+            f"#{r['id']:<4} {local_time(r['applied_at'])} {r['from_version']} -> {r['to_version']}  by {r['actor']}  "
             + _state(r) + ", ".join(f"{k} {v}" for k, v in r["counts"].items())
             + (f", reverted {r['summary']['reverted']}" if r["summary"].get("reverted") else "")) for r in rows])
 
@@ -157,7 +158,7 @@ def _state(r: dict[str, Any]) -> str:
 
 def _print_detail(detail: dict[str, Any]) -> None:
     typer.echo(f"#{detail['id']} {detail['from_version']} -> {detail['to_version']} by {detail['actor']} "
-               f"at {detail['applied_at']:%Y-%m-%d %H:%M}  " + _state(detail)
+               f"at {local_time(detail['applied_at'])}  " + _state(detail)
                + ", ".join(f"{k} {v}" for k, v in detail["counts"].items()))
     for i in detail["items"]:
         reverted = " (reverted)" if i["reverted_at"] else ""
